@@ -1,0 +1,109 @@
+# merit: see README.md.  `make` builds bin/, `make check` runs every test.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+PKGS    := msgpack libzstd openblas jansson soxr
+
+CFLAGS  ?= -O2 -g
+override CFLAGS += -Wall -Wextra -std=c11 -D_GNU_SOURCE -fopenmp -MMD -MP
+CPPFLAGS_PKG = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS_PKG   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS  := -fopenmp -lm
+
+ifeq ($(SANITIZE),1)
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+VARIANT := san
+BIN     := bin-san
+else
+VARIANT := rel
+BIN     := bin
+endif
+OBJ := build/$(VARIANT)
+
+LIB_SRC     := $(wildcard lib/*.c)
+LIB_OBJ     := $(LIB_SRC:lib/%.c=$(OBJ)/lib/%.o)
+LIBA        := $(OBJ)/libmerit.a
+# A filter is filters/NAME.c, or a folder filters/NAME/ of .c files.
+FILTER_C    := $(wildcard filters/*.c)
+FILTER_D    := $(patsubst %/,%,$(wildcard filters/*/))
+FILTERS     := $(sort $(FILTER_C:filters/%.c=%) $(FILTER_D:filters/%=%))
+PROGS       := $(FILTERS:%=$(BIN)/%)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNITS       := $(UNIT_SRC:tests/unit/%.c=$(OBJ)/tests/%)
+MAN1        := $(wildcard man/*.1)
+MAN5        := $(wildcard formats/*.5)
+MAN7        := $(wildcard man/*.7)
+
+.PHONY: all deps check check-unit check-bats bench clean install lint demo demo-small
+all: $(PROGS)
+
+# Installs missing Debian packages as root, or says what to install.
+deps:
+	@./scripts/deps
+
+$(OBJ)/lib/%.o: lib/%.c | $(OBJ)/lib
+	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(OBJ)/filters/%.o: filters/%.c | $(OBJ)/filters
+	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) -c -o $@ $<
+
+# single-file filters
+$(FILTER_C:filters/%.c=$(BIN)/%): $(BIN)/%: $(OBJ)/filters/%.o $(LIBA) | $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_PKG) $(LDLIBS)
+
+# folder filters
+define folder_filter
+$(OBJ)/filters/$(1)/%.o: filters/$(1)/%.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$(CPPFLAGS_PKG) $$(CFLAGS) -c -o $$@ $$<
+$(BIN)/$(1): $(patsubst filters/$(1)/%.c,$(OBJ)/filters/$(1)/%.o,$(wildcard filters/$(1)/*.c)) $(LIBA) | $(BIN)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBA) $$(LDLIBS_PKG) $$(LDLIBS)
+endef
+$(foreach d,$(FILTER_D:filters/%=%),$(eval $(call folder_filter,$(d))))
+
+$(OBJ)/tests/%: tests/unit/%.c $(LIBA) | $(OBJ)/tests
+	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_PKG) $(LDLIBS)
+
+$(BIN) $(OBJ)/lib $(OBJ)/filters $(OBJ)/tests:
+	mkdir -p $@
+
+# `make check`: every C unit test and every bats file, one summary line.
+check: deps
+	@$(MAKE) --no-print-directory all units
+	@MERIT_BIN=$(CURDIR)/$(BIN) UNIT_DIR=$(CURDIR)/$(OBJ)/tests ./tests/run
+
+units: $(UNITS)
+
+# `make check-one T=tests/ecg-cat.bats`: one bats file or unit test.
+check-one: all units
+	@MERIT_BIN=$(CURDIR)/$(BIN) UNIT_DIR=$(CURDIR)/$(OBJ)/tests ./tests/run $(T)
+
+lint:
+	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
+
+bench: deps all
+	@MERIT_BIN=$(CURDIR)/$(BIN) ./bench/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5)
+	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7)
+
+clean:
+	rm -rf build bin bin-san
+
+-include $(wildcard pipelines/*.mk)
+-include $(shell find build -name '*.d' 2>/dev/null)

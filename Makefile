@@ -36,11 +36,13 @@ FILTERS     := $(sort $(FILTER_C:filters/%.c=%) $(FILTER_D:filters/%=%))
 PROGS       := $(FILTERS:%=$(BIN)/%)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNITS       := $(UNIT_SRC:tests/unit/%.c=$(OBJ)/tests/%)
+BENCH_SRC   := $(wildcard bench/*.c)
+BENCHES     := $(BENCH_SRC:bench/%.c=$(OBJ)/bench/%)
 MAN1        := $(wildcard man/*.1)
 MAN5        := $(wildcard formats/*.5)
 MAN7        := $(wildcard man/*.7)
 
-.PHONY: all deps check check-unit check-bats bench clean install lint demo demo-small
+.PHONY: all deps check check-one units benches bench clean install lint
 all: $(PROGS)
 
 # Installs missing Debian packages as root, or says what to install.
@@ -74,7 +76,10 @@ $(foreach d,$(FILTER_D:filters/%=%),$(eval $(call folder_filter,$(d))))
 $(OBJ)/tests/%: tests/unit/%.c $(LIBA) | $(OBJ)/tests
 	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_PKG) $(LDLIBS)
 
-$(BIN) $(OBJ)/lib $(OBJ)/filters $(OBJ)/tests:
+$(OBJ)/bench/%: bench/%.c $(LIBA) | $(OBJ)/bench
+	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_PKG) $(LDLIBS)
+
+$(BIN) $(OBJ)/lib $(OBJ)/filters $(OBJ)/tests $(OBJ)/bench:
 	mkdir -p $@
 
 # `make check`: every C unit test and every bats file, one summary line.
@@ -91,8 +96,10 @@ check-one: all units
 lint:
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
 
-bench: deps all
-	@MERIT_BIN=$(CURDIR)/$(BIN) ./bench/run
+benches: $(BENCHES)
+
+bench: deps all benches
+	@MERIT_BIN=$(CURDIR)/$(BIN) BENCH_DIR=$(CURDIR)/$(OBJ)/bench ./bench/run
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -376,6 +376,29 @@ mrt_reader_open(mrt_reader **rp, FILE *f, const char *name, const char **errmsg)
 	return 0;
 }
 
+/* Every top-level field that is a map with a "dtype" must be a tensor. */
+static int
+check_tensors(mrt_reader *r, const msgpack_object *rec)
+{
+	for (uint32_t i = 0; i < rec->via.map.size; i++) {
+		const msgpack_object_kv *kv = &rec->via.map.ptr[i];
+		mrt_tensor t;
+		char why[160];
+		int k;
+		if (kv->val.type != MSGPACK_OBJECT_MAP ||
+		    mrt_rec_get(&kv->val, "dtype") == NULL)
+			continue;
+		if (mrt_tensor_check(&kv->val, &t, why, sizeof why) == 0)
+			continue;
+		k = kv->key.type == MSGPACK_OBJECT_STR ? (int)kv->key.via.str.size : 1;
+		return rfail(r, MRT_ESHAPE, "record %llu: field %.*s: %s",
+		    (unsigned long long)r->count, k > 64 ? 64 : k,
+		    kv->key.type == MSGPACK_OBJECT_STR ? kv->key.via.str.ptr : "?",
+		    why);
+	}
+	return 0;
+}
+
 int
 mrt_reader_next(mrt_reader *r, const msgpack_object **rec)
 {
@@ -422,6 +445,8 @@ mrt_reader_next(mrt_reader *r, const msgpack_object **rec)
 		}
 		r->count++;
 		r->seg_count++;
+		if ((e = check_tensors(r, o)) < 0)
+			return e;
 		*rec = o;
 		return 1;
 	}
@@ -531,46 +556,77 @@ mrt_obj_num(const msgpack_object *o, double *v)
 	}
 }
 
+#define WHY(...) (why ? (void)snprintf(why, whycap, __VA_ARGS__) : (void)0)
+
 int
-mrt_obj_tensor(const msgpack_object *o, mrt_tensor *t)
+mrt_tensor_check(const msgpack_object *o, mrt_tensor *t, char *why, size_t whycap)
 {
 	const msgpack_object *dt, *sh, *da;
 	const char *s;
 	size_t n;
 	int d;
-	int64_t count = 1;
-	if (o == NULL)
+	uint64_t count = 1;
+	if (o == NULL) {
+		WHY("absent");
 		return MRT_ENOENT;
-	if (o->type != MSGPACK_OBJECT_MAP)
+	}
+	if (o->type != MSGPACK_OBJECT_MAP) {
+		WHY("not a tensor map");
 		return MRT_ETYPE;
+	}
 	dt = mrt_rec_get(o, "dtype");
 	sh = mrt_rec_get(o, "shape");
 	da = mrt_rec_get(o, "data");
-	if (mrt_obj_str(dt, &s, &n) != 0 || (d = mrt_dtype_parse(s, n)) < 0)
+	if (mrt_obj_str(dt, &s, &n) != 0 || (d = mrt_dtype_parse(s, n)) < 0) {
+		WHY("tensor dtype missing or unknown");
 		return MRT_ETYPE;
-	if (sh == NULL || sh->type != MSGPACK_OBJECT_ARRAY ||
-	    sh->via.array.size > MRT_MAXDIM)
+	}
+	if (sh == NULL || sh->type != MSGPACK_OBJECT_ARRAY) {
+		WHY("tensor shape missing or not an array");
 		return MRT_ESHAPE;
-	if (da == NULL || da->type != MSGPACK_OBJECT_BIN)
+	}
+	if (sh->via.array.size > MRT_MAXDIM) {
+		WHY("tensor has %u dimensions, at most %d allowed",
+		    sh->via.array.size, MRT_MAXDIM);
+		return MRT_ESHAPE;
+	}
+	if (da == NULL || da->type != MSGPACK_OBJECT_BIN) {
+		WHY("tensor data missing or not bin");
 		return MRT_ETYPE;
+	}
 	memset(t, 0, sizeof *t);
 	t->dtype = (mrt_dtype)d;
 	t->ndim = (int)sh->via.array.size;
 	for (int i = 0; i < t->ndim; i++) {
 		int64_t v;
 		if (mrt_obj_int(&sh->via.array.ptr[i], &v) != 0 || v < 0 ||
-		    v > MRT_MAX_ELEMS)
+		    v > MRT_MAX_ELEMS) {
+			WHY("tensor shape dimension %d is negative, huge or not an integer", i);
 			return MRT_ESHAPE;
+		}
 		t->shape[i] = v;
-		count *= v;
-		if (count > MRT_MAX_ELEMS)
+		count *= (uint64_t)v;
+		if (count > (uint64_t)MRT_MAX_ELEMS) {
+			WHY("tensor shape has more than %lld elements",
+			    (long long)MRT_MAX_ELEMS);
 			return MRT_ESHAPE;
+		}
 	}
-	if ((uint64_t)count * mrt_dtype_size(t->dtype) != da->via.bin.size)
+	if (count * mrt_dtype_size(t->dtype) != da->via.bin.size) {
+		WHY("tensor data is %u bytes, %s shape needs %llu",
+		    da->via.bin.size, mrt_dtype_name(t->dtype),
+		    (unsigned long long)(count * mrt_dtype_size(t->dtype)));
 		return MRT_ESHAPE;
-	t->n = count;
+	}
+	t->n = (int64_t)count;
 	t->data = da->via.bin.ptr;
 	return 0;
+}
+
+int
+mrt_obj_tensor(const msgpack_object *o, mrt_tensor *t)
+{
+	return mrt_tensor_check(o, t, NULL, 0);
 }
 
 int

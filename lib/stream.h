@@ -64,7 +64,9 @@ int mrt_reader_open(mrt_reader **r, FILE *f, const char *name,
  * Next record: returns 1 and sets *rec (a map), 0 at the end of the stream
  * (trailer seen and its count verified, then end of input), or a negative
  * error code.  A stream made of several streams one after another
- * (header, records, trailer, header, ...) reads as one.
+ * (header, records, trailer, header, ...) reads as one.  Every top-level
+ * field that is a map with a "dtype" key is checked to be a well-formed
+ * tensor (data length = dtype size x shape) before the record is returned.
  */
 int mrt_reader_next(mrt_reader *r, const msgpack_object **rec);
 
@@ -86,6 +88,9 @@ int mrt_obj_str(const msgpack_object *o, const char **s, size_t *n);
 int mrt_obj_int(const msgpack_object *o, int64_t *v);
 int mrt_obj_num(const msgpack_object *o, double *v);   /* int or float */
 int mrt_obj_tensor(const msgpack_object *o, mrt_tensor *t);
+/* mrt_obj_tensor() that also says why a tensor is malformed (why may be NULL). */
+int mrt_tensor_check(const msgpack_object *o, mrt_tensor *t, char *why,
+    size_t whycap);
 int mrt_rec_str(const msgpack_object *rec, const char *key,
     const char **s, size_t *n);
 int mrt_rec_int(const msgpack_object *rec, const char *key, int64_t *v);

@@ -23,7 +23,6 @@ main(int argc, char **argv)
 	uint64_t total = 0;
 	static const char *stdin_only[] = { "-", NULL };
 	char **inputs;
-	int e;
 
 	flt_init(argv[0]);
 	while ((c = getopt(argc, argv, "cfL:o:")) != -1) {
@@ -38,36 +37,23 @@ main(int argc, char **argv)
 	inputs = optind < argc ? argv + optind : (char **)stdin_only;
 	if (!count_only) {
 		of = flt_out_open(out, force);
-		if ((e = mrt_writer_open(&w, of, "ecg-cat", level)) != 0)
-			flt_die("%s", mrt_strerror(e));
+		w = flt_writer(of, level);
 	}
 	for (char **in = inputs; *in; in++) {
 		FILE *f;
 		mrt_reader *r = flt_reader(*in, &f);
 		while (flt_next(r, *in) != NULL) {
-			const char *p;
-			size_t n;
 			total++;
-			if (count_only)
-				continue;
-			mrt_reader_raw(r, &p, &n);
-			if ((e = mrt_writer_raw(w, p, n)) != 0)
-				flt_die("%s: %s", out ? out : "stdout",
-				    e == MRT_EIO ? strerror(errno) : mrt_strerror(e));
+			if (!count_only)
+				flt_copy_raw(w, r, out);
 		}
-		mrt_reader_free(r);
-		if (f != stdin)
-			fclose(f);
+		flt_reader_done(r, f);
 	}
 	if (count_only) {
 		printf("%llu\n", (unsigned long long)total);
 		flt_out_commit(stdout, NULL);
 		return 0;
 	}
-	if ((e = mrt_writer_close(w)) != 0)
-		flt_die("%s: %s", out ? out : "stdout",
-		    e == MRT_EIO ? strerror(errno) : mrt_strerror(e));
-	mrt_writer_free(w);
-	flt_out_commit(of, out);
+	flt_writer_done(w, of, out);
 	return 0;
 }

@@ -262,9 +262,7 @@ main(int argc, char **argv)
 			if (ferror(out))
 				flt_die("stdout: %s", strerror(errno));
 		}
-		mrt_reader_free(r);
-		if (f != stdin)
-			fclose(f);
+		flt_reader_done(r, f);
 	}
 	flt_out_commit(out, NULL);
 	return 0;

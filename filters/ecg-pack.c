@@ -199,7 +199,7 @@ pack_json(msgpack_packer *pk, json_t *v, const char *key)
 int
 main(int argc, char **argv)
 {
-	int c, force = 0, level = 3, e;
+	int c, force = 0, level = 3;
 	const char *out = NULL;
 	FILE *in = stdin, *of;
 	mrt_writer *w;
@@ -225,8 +225,7 @@ main(int argc, char **argv)
 			flt_die("%s: %s", inname, strerror(errno));
 	}
 	of = flt_out_open(out, force);
-	if ((e = mrt_writer_open(&w, of, "ecg-pack", level)) != 0)
-		flt_die("%s", mrt_strerror(e));
+	w = flt_writer(of, level);
 	while ((len = getline(&line, &cap, in)) != -1) {
 		json_error_t jerr;
 		json_t *o;
@@ -253,18 +252,12 @@ main(int argc, char **argv)
 			mrt_pack_str(mrt_writer_packer(w), k);
 			pack_json(mrt_writer_packer(w), v, k);
 		}
-		if ((e = mrt_writer_end(w)) != 0)
-			flt_die("%s: %s", out ? out : "stdout",
-			    e == MRT_EIO ? strerror(errno) : mrt_strerror(e));
+		flt_check_write(mrt_writer_end(w), out);
 		json_decref(o);
 	}
 	if (ferror(in))
 		flt_die("%s: %s", inname, strerror(errno));
 	free(line);
-	if ((e = mrt_writer_close(w)) != 0)
-		flt_die("%s: %s", out ? out : "stdout",
-		    e == MRT_EIO ? strerror(errno) : mrt_strerror(e));
-	mrt_writer_free(w);
-	flt_out_commit(of, out);
+	flt_writer_done(w, of, out);
 	return 0;
 }

@@ -31,23 +31,28 @@
 
 #define FLT_UNUSED __attribute__((unused))
 
+#define FLT_MAXOUT 1024
+
 static const char *flt_prog = "merit";
-static char flt_tmp[4096];        /* temporary output to remove on failure */
+/* temporary outputs, removed on failure */
+static struct { FILE *f; char tmp[4096]; } flt_outs[FLT_MAXOUT];
 
 FLT_UNUSED static void
 flt_cleanup(void)
 {
-	if (flt_tmp[0]) {
-		unlink(flt_tmp);
-		flt_tmp[0] = 0;
-	}
+	for (int i = 0; i < FLT_MAXOUT; i++)
+		if (flt_outs[i].tmp[0]) {
+			unlink(flt_outs[i].tmp);
+			flt_outs[i].tmp[0] = 0;
+		}
 }
 
 FLT_UNUSED static void
 flt_sigcleanup(int sig)
 {
-	if (flt_tmp[0])
-		unlink(flt_tmp);
+	for (int i = 0; i < FLT_MAXOUT; i++)
+		if (flt_outs[i].tmp[0])
+			unlink(flt_outs[i].tmp);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -134,22 +139,28 @@ FLT_UNUSED static FILE *
 flt_out_open(const char *path, int force)
 {
 	FILE *f;
-	int fd;
+	int fd, slot;
+	char *tmp;
 	if (path == NULL || strcmp(path, "-") == 0) {
 		if (!force && isatty(STDOUT_FILENO))
 			flt_die("stdout is a terminal, not writing binary data "
 			    "(redirect it, or use -o FILE)");
 		return stdout;
 	}
-	if (snprintf(flt_tmp, sizeof flt_tmp, "%s.tmp.XXXXXX", path) >=
-	    (int)sizeof flt_tmp) {
-		flt_tmp[0] = 0;
+	for (slot = 0; slot < FLT_MAXOUT && flt_outs[slot].tmp[0]; slot++)
+		;
+	if (slot == FLT_MAXOUT)
+		flt_die("%s: more than %d outputs open", path, FLT_MAXOUT);
+	tmp = flt_outs[slot].tmp;
+	if (snprintf(tmp, sizeof flt_outs[slot].tmp, "%s.tmp.XXXXXX", path) >=
+	    (int)sizeof flt_outs[slot].tmp) {
+		tmp[0] = 0;
 		flt_die("%s: path too long", path);
 	}
-	fd = mkstemp(flt_tmp);
+	fd = mkstemp(tmp);
 	if (fd < 0) {
 		int e = errno;
-		flt_tmp[0] = 0;
+		tmp[0] = 0;
 		flt_die("%s: %s", path, strerror(e));
 	}
 	signal(SIGINT, flt_sigcleanup);
@@ -158,24 +169,29 @@ flt_out_open(const char *path, int force)
 	f = fdopen(fd, "wb");
 	if (f == NULL)
 		flt_die("%s: %s", path, strerror(errno));
+	flt_outs[slot].f = f;
 	return f;
 }
 
-/* Flush, sync and close f; rename the temporary to path.  Dies on error. */
+/* Flush, sync and close f; rename its temporary to path.  Dies on error. */
 FLT_UNUSED static void
 flt_out_commit(FILE *f, const char *path)
 {
-	int toout = (path == NULL || strcmp(path, "-") == 0);
+	int toout = (path == NULL || strcmp(path, "-") == 0), slot = -1;
+	if (!toout)
+		for (slot = 0; slot < FLT_MAXOUT && flt_outs[slot].f != f; slot++)
+			;
 	if (fflush(f) != 0)
 		flt_die("%s: %s", toout ? "stdout" : path, strerror(errno));
 	if (!toout && fsync(fileno(f)) != 0)
 		flt_die("%s: %s", path, strerror(errno));
 	if (fclose(f) != 0)
 		flt_die("%s: %s", toout ? "stdout" : path, strerror(errno));
-	if (!toout) {
-		if (rename(flt_tmp, path) != 0)
+	if (!toout && slot < FLT_MAXOUT) {
+		if (rename(flt_outs[slot].tmp, path) != 0)
 			flt_die("%s: %s", path, strerror(errno));
-		flt_tmp[0] = 0;
+		flt_outs[slot].tmp[0] = 0;
+		flt_outs[slot].f = NULL;
 	}
 }
 
@@ -209,6 +225,55 @@ flt_next(mrt_reader *r, const char *path)
 		flt_die("%s: %s", (path == NULL || strcmp(path, "-") == 0) ?
 		    "stdin" : path, mrt_reader_errmsg(r));
 	return e ? rec : NULL;
+}
+
+/* A writer on f (from flt_out_open) named after the program; dies on error. */
+FLT_UNUSED static mrt_writer *
+flt_writer(FILE *f, int level)
+{
+	mrt_writer *w;
+	int e = mrt_writer_open(&w, f, flt_prog, level);
+	if (e != 0)
+		flt_die("%s", mrt_strerror(e));
+	return w;
+}
+
+/* Die on a writer error e for output path (NULL: stdout). */
+FLT_UNUSED static void
+flt_check_write(int e, const char *path)
+{
+	if (e != 0)
+		flt_die("%s: %s", (path == NULL || strcmp(path, "-") == 0) ?
+		    "stdout" : path,
+		    e == MRT_EIO ? strerror(errno) : mrt_strerror(e));
+}
+
+/* Copy the reader's last record unchanged to w. */
+FLT_UNUSED static void
+flt_copy_raw(mrt_writer *w, const mrt_reader *r, const char *path)
+{
+	const char *p;
+	size_t n;
+	mrt_reader_raw(r, &p, &n);
+	flt_check_write(mrt_writer_raw(w, p, n), path);
+}
+
+/* Close the stream (trailer), then commit its file. */
+FLT_UNUSED static void
+flt_writer_done(mrt_writer *w, FILE *f, const char *path)
+{
+	flt_check_write(mrt_writer_close(w), path);
+	mrt_writer_free(w);
+	flt_out_commit(f, path);
+}
+
+/* Close a reader opened by flt_reader(). */
+FLT_UNUSED static void
+flt_reader_done(mrt_reader *r, FILE *f)
+{
+	mrt_reader_free(r);
+	if (f != stdin)
+		fclose(f);
 }
 
 /* Die with "prog: name: record N: what" for the reader's last record. */

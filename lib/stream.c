@@ -163,6 +163,17 @@ end:
 	return 0;
 }
 
+/* Where the reader is, for messages: "header" or "record N". */
+static const char *
+where(mrt_reader *r)
+{
+	static __thread char b[48];
+	if (!r->have_hdr)
+		return "header";
+	snprintf(b, sizeof b, "record %llu", (unsigned long long)r->count + 1);
+	return b;
+}
+
 /* Big-endian helpers for the scanner. */
 static uint64_t
 be(const unsigned char *p, int n)
@@ -190,7 +201,7 @@ scan(mrt_reader *r)
 		if (p >= avail)
 			return 0;
 		c = b[p];
-		if (c <= 0x7f || c >= 0xe0 || (c >= 0xc0 && c <= 0xc3))
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
 			;                                   /* fixint, nil, bool */
 		else if (c >= 0x80 && c <= 0x8f)
 			items = 2 * (uint64_t)(c & 0x0f);
@@ -220,8 +231,7 @@ scan(mrt_reader *r)
 			case 0xdd: case 0xdf: lenbytes = 4; break;
 			default:
 				return rfail(r, MRT_EMSGPACK,
-				    "record %llu: not msgpack (byte 0x%02x)",
-				    (unsigned long long)r->count + 1, c);
+				    "%s: not msgpack (byte 0x%02x)", where(r), c);
 			}
 			if (p + 1 + lenbytes > avail)
 				return 0;
@@ -270,8 +280,7 @@ next_object(mrt_reader *r)
 			if (r->len == r->start)
 				return 0;
 			return rfail(r, MRT_ETRUNC,
-			    "record %llu: truncated msgpack object",
-			    (unsigned long long)r->count + 1);
+			    "%s: truncated msgpack object", where(r));
 		}
 	}
 	{
@@ -282,8 +291,7 @@ next_object(mrt_reader *r)
 			return rfail(r, MRT_ENOMEM, "record %llu: out of memory",
 			    (unsigned long long)r->count + 1);
 		if (u != MSGPACK_UNPACK_SUCCESS || off != r->scan)
-			return rfail(r, MRT_EMSGPACK, "record %llu: not msgpack",
-			    (unsigned long long)r->count + 1);
+			return rfail(r, MRT_EMSGPACK, "%s: not msgpack", where(r));
 	}
 	r->raw = r->buf + r->start;
 	r->rawlen = r->scan;

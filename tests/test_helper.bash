@@ -1,4 +1,5 @@
 # Shared by every tests/*.bats: bats-support, bats-assert, paths.
+bats_require_minimum_version 1.5.0
 bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/load
 bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load
 : "${MERIT_ROOT:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
@@ -14,3 +15,10 @@ refute_leftovers() {
 	left=$(find "$1" -name "${2:-*.tmp.*}" | head -n 5)
 	[ -z "$left" ] || fail "partial output left: $left"
 }
+
+# msgpack by hand, for streams no filter would write.
+mp_s() { printf "\\x$(printf %02x $((0xa0 + ${#1})))%s" "$1"; }
+mp_header() { printf '\x83'; mp_s format; mp_s merit-stream; mp_s version; printf "\\x$(printf %02x "${1:-1}")"; mp_s writer; mp_s test; }
+mp_trailer() { printf '\x82'; mp_s end; mp_s merit-stream; mp_s count; printf "\\x$(printf %02x "$1")"; }
+# a small well-formed stream of N records (default 5) from mkjsonl
+make_stream() { "$FIX/mkjsonl" "${2:-5}" "${3:-20}" | ecg-pack > "$1"; }

@@ -104,7 +104,7 @@ put_real(double v, int single)
 	char b[40];
 	if (isnan(v)) { fputs("\"NaN\"", out); return; }
 	if (isinf(v)) { fputs(v > 0 ? "\"Infinity\"" : "\"-Infinity\"", out); return; }
-	for (int prec = single ? 6 : 15; prec <= 17; prec++) {
+	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(b, sizeof b, "%.*g", prec, v);
 		if (single ? (float)strtod(b, NULL) == (float)v : strtod(b, NULL) == v)
 			break;

@@ -104,10 +104,16 @@ put_real(double v, int single)
 	char b[40];
 	if (isnan(v)) { fputs("\"NaN\"", out); return; }
 	if (isinf(v)) { fputs(v > 0 ? "\"Infinity\"" : "\"-Infinity\"", out); return; }
-	for (int prec = 1; prec <= 17; prec++) {
+	int prec;
+	for (prec = 1; prec <= 17; prec++) {
 		snprintf(b, sizeof b, "%.*g", prec, v);
 		if (single ? (float)strtod(b, NULL) == (float)v : strtod(b, NULL) == v)
 			break;
+	}
+	/* 100.0 rather than 1e+02 where a plain decimal is as exact */
+	if (strchr(b, 'e') && fabs(v) >= 1e-5 && fabs(v) < 1e17) {
+		int dec = prec - 1 - (int)floor(log10(fabs(v)));
+		snprintf(b, sizeof b, "%.*f", dec < 0 ? 0 : dec, v);
 	}
 	fputs(b, out);
 	if (strpbrk(b, ".eEn") == NULL)

@@ -84,7 +84,7 @@ $(BIN) $(OBJ)/lib $(OBJ)/filters $(OBJ)/tests $(OBJ)/bench:
 
 # `make check`: every C unit test and every bats file, one summary line.
 check: deps
-	@$(MAKE) --no-print-directory all units
+	@$(MAKE) -s --no-print-directory all units
 	@MERIT_BIN=$(CURDIR)/$(BIN) UNIT_DIR=$(CURDIR)/$(OBJ)/tests ./tests/run
 
 units: $(UNITS)

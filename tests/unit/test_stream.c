@@ -1,0 +1,167 @@
+/*
+ * test_stream: the stream reader and writer through memory files, the
+ * accessors on well- and ill-formed records, and signal conversion.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/stream.h"
+
+static int fails;
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
+	__FILE__, __LINE__, #c); fails++; } } while (0)
+
+/* Write n records with a tensor each into a memory buffer. */
+static char *
+write_stream(int n, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	mrt_writer *w;
+	CHECK(mrt_writer_open(&w, f, "test", 1) == 0);
+	for (int i = 0; i < n; i++) {
+		int16_t sig[2 * 3] = { 1, 2, 3, -4, INT16_MIN, (int16_t)i };
+		int64_t shape[2] = { 2, 3 };
+		msgpack_packer *pk = mrt_writer_packer(w);
+		char id[16];
+		snprintf(id, sizeof id, "r%d", i);
+		CHECK(mrt_writer_begin(w, 5) == 0);
+		mrt_pack_kv_str(pk, "id", id);
+		mrt_pack_kv_int(pk, "fold", i % 10 + 1);
+		mrt_pack_kv_f64(pk, "fs", 500.0);
+		mrt_pack_kv_tensor(pk, "sig", MRT_I16, 2, shape, sig);
+		mrt_pack_str(pk, "gain");
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_double(pk, 1000.0);
+		msgpack_pack_double(pk, 200.0);
+		CHECK(mrt_writer_end(w) == 0);
+	}
+	CHECK(mrt_writer_count(w) == (uint64_t)n);
+	CHECK(mrt_writer_close(w) == 0);
+	mrt_writer_free(w);
+	fclose(f);
+	return buf;
+}
+
+static void
+test_roundtrip(void)
+{
+	size_t len;
+	char *buf = write_stream(300, &len);
+	FILE *f = fmemopen(buf, len, "rb");
+	mrt_reader *r;
+	const msgpack_object *rec;
+	int n = 0;
+	CHECK(mrt_reader_open(&r, f, "mem", NULL) == 0);
+	while (mrt_reader_next(r, &rec) == 1) {
+		char id[16], want[16];
+		int64_t fold;
+		double fs;
+		mrt_tensor t;
+		float mv[6];
+		int leads;
+		int64_t samples;
+		snprintf(want, sizeof want, "r%d", n);
+		CHECK(mrt_rec_strcpy(rec, "id", id, sizeof id) == 0 && strcmp(id, want) == 0);
+		CHECK(mrt_rec_int(rec, "fold", &fold) == 0 && fold == n % 10 + 1);
+		CHECK(mrt_rec_num(rec, "fs", &fs) == 0 && fs == 500.0);
+		CHECK(mrt_rec_tensor(rec, "sig", &t) == 0 && t.dtype == MRT_I16 &&
+		    t.ndim == 2 && t.shape[0] == 2 && t.shape[1] == 3 && t.n == 6);
+		CHECK(mrt_rec_signal_mv(rec, mv, 6, &leads, &samples) == 0);
+		CHECK(leads == 2 && samples == 3);
+		CHECK(mv[0] == 0.001f && mv[2] == 0.003f && mv[3] == -4 / 200.0f);
+		CHECK(isnan(mv[4]) && mv[5] == (float)(n / 200.0));
+		CHECK(mrt_rec_signal_mv(rec, mv, 5, &leads, &samples) == MRT_ENOMEM);
+		/* wrong types and absent fields */
+		CHECK(mrt_rec_int(rec, "id", &fold) == MRT_ETYPE);
+		CHECK(mrt_rec_int(rec, "nope", &fold) == MRT_ENOENT);
+		CHECK(mrt_rec_tensor(rec, "id", &t) == MRT_ETYPE);
+		CHECK(mrt_rec_strcpy(rec, "id", id, 2) == MRT_ERANGE);
+		n++;
+	}
+	CHECK(n == 300);
+	CHECK(mrt_reader_count(r) == 300);
+	CHECK(mrt_reader_next(r, &rec) == 0);
+	mrt_reader_free(r);
+	fclose(f);
+	free(buf);
+}
+
+/* Every prefix of a stream is an error, never a crash or a success. */
+static void
+test_truncations(void)
+{
+	size_t len;
+	char *buf = write_stream(3, &len);
+	for (size_t cut = 0; cut < len; cut++) {
+		FILE *f = fmemopen(buf, cut ? cut : 1, "rb");
+		mrt_reader *r;
+		const msgpack_object *rec;
+		const char *msg;
+		int e;
+		if (cut == 0) {   /* fmemopen cannot be empty: read /dev/null */
+			fclose(f);
+			f = fopen("/dev/null", "rb");
+		}
+		e = mrt_reader_open(&r, f, "mem", &msg);
+		if (e == 0) {
+			while ((e = mrt_reader_next(r, &rec)) == 1)
+				;
+			mrt_reader_free(r);
+		}
+		CHECK(e < 0);
+		fclose(f);
+	}
+	free(buf);
+}
+
+/* Records copied with mrt_writer_copy keep unknown fields. */
+static void
+test_copy(void)
+{
+	size_t len, len2;
+	char *buf = write_stream(2, &len), *out = NULL;
+	FILE *f = fmemopen(buf, len, "rb"), *g = open_memstream(&out, &len2);
+	mrt_reader *r;
+	mrt_writer *w;
+	const msgpack_object *rec;
+	static const char *const skip[] = { "fold", NULL };
+	CHECK(mrt_reader_open(&r, f, "mem", NULL) == 0);
+	CHECK(mrt_writer_open(&w, g, "test", 1) == 0);
+	while (mrt_reader_next(r, &rec) == 1) {
+		CHECK(mrt_writer_copy(w, rec, skip, 1) == 0);
+		mrt_pack_kv_int(mrt_writer_packer(w), "fold", 42);
+		CHECK(mrt_writer_end(w) == 0);
+	}
+	CHECK(mrt_writer_close(w) == 0);
+	mrt_writer_free(w);
+	mrt_reader_free(r);
+	fclose(f);
+	fclose(g);
+	f = fmemopen(out, len2, "rb");
+	CHECK(mrt_reader_open(&r, f, "mem", NULL) == 0);
+	while (mrt_reader_next(r, &rec) == 1) {
+		int64_t v;
+		mrt_tensor t;
+		CHECK(rec->via.map.size == 5);
+		CHECK(mrt_rec_int(rec, "fold", &v) == 0 && v == 42);
+		CHECK(mrt_rec_tensor(rec, "sig", &t) == 0);
+	}
+	mrt_reader_free(r);
+	fclose(f);
+	free(buf);
+	free(out);
+}
+
+int
+main(void)
+{
+	test_roundtrip();
+	test_truncations();
+	test_copy();
+	if (fails)
+		fprintf(stderr, "test_stream: %d checks failed\n", fails);
+	return fails != 0;
+}

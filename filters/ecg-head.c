@@ -14,10 +14,8 @@ main(int argc, char **argv)
 {
 	int c, force = 0;
 	long long n = 10;
-	const char *out = NULL, *in = "-";
-	mrt_reader *r;
-	mrt_writer *w;
-	FILE *f, *of;
+	const char *out = NULL;
+	struct flt_io io;
 
 	flt_init(argv[0]);
 	while ((c = getopt(argc, argv, "fn:o:")) != -1) {
@@ -28,18 +26,11 @@ main(int argc, char **argv)
 		default: flt_usage(USAGE);
 		}
 	}
-	if (argc - optind > 1)
-		flt_usage(USAGE);
-	if (optind < argc)
-		in = argv[optind];
-	r = flt_reader(in, &f);
-	of = flt_out_open(out, force);
-	w = flt_writer(of, 3);
+	flt_io_open(&io, flt_input(argc, argv, USAGE), out, force);
 	/* stop reading once n records are out: like head(1), the rest of
 	 * the input is neither read nor checked */
-	for (long long i = 0; i < n && flt_next(r, in) != NULL; i++)
-		flt_copy_raw(w, r, out);
-	flt_writer_done(w, of, out);
-	flt_reader_done(r, f);
+	for (long long i = 0; i < n && flt_next(io.r, io.in) != NULL; i++)
+		flt_copy_raw(io.w, io.r, out);
+	flt_io_done(&io);
 	return 0;
 }

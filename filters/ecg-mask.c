@@ -55,12 +55,12 @@ int
 main(int argc, char **argv)
 {
 	struct opts op = { 50, 0.75, RANDOM, 0 };
-	const char *out = NULL, *in = "-";
+	const char *out = NULL, *in;
 	static const char *const skip[] = { "mask", NULL };
 	int c, force = 0;
+	struct flt_io io;
 	mrt_reader *r;
 	mrt_writer *w;
-	FILE *f, *of;
 
 	flt_init(argv[0]);
 	while ((c = getopt(argc, argv, "fo:p:r:S:s:")) != -1) {
@@ -79,13 +79,10 @@ main(int argc, char **argv)
 		default: flt_usage(USAGE);
 		}
 	}
-	if (argc - optind > 1)
-		flt_usage(USAGE);
-	if (optind < argc)
-		in = argv[optind];
-	r = flt_reader(in, &f);
-	of = flt_out_open(out, force);
-	w = flt_writer(of, 3);
+	in = flt_input(argc, argv, USAGE);
+	flt_io_open(&io, in, out, force);
+	r = io.r;
+	w = io.w;
 	for (const msgpack_object *rec; (rec = flt_next(r, in)) != NULL;) {
 		static uint8_t mask[MAXLEADS * MAXPATCH];
 		static int order[MAXLEADS * MAXPATCH], lorder[MAXLEADS], torder[MAXPATCH];
@@ -190,7 +187,6 @@ main(int argc, char **argv)
 		    2, shape, mask), out);
 		flt_check_write(mrt_writer_end(w), out);
 	}
-	flt_writer_done(w, of, out);
-	flt_reader_done(r, f);
+	flt_io_done(&io);
 	return 0;
 }

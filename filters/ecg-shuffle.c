@@ -41,12 +41,10 @@ main(int argc, char **argv)
 	int c, force = 0;
 	long long cap = 1024, used = 0;
 	uint64_t seed = 0;
-	const char *out = NULL, *in = "-";
+	const char *out = NULL;
 	struct slot *buf;
 	mrt_rng rng;
-	mrt_reader *r;
-	mrt_writer *w;
-	FILE *f, *of;
+	struct flt_io io;
 
 	flt_init(argv[0]);
 	while ((c = getopt(argc, argv, "b:fs:o:")) != -1) {
@@ -58,28 +56,22 @@ main(int argc, char **argv)
 		default: flt_usage(USAGE);
 		}
 	}
-	if (argc - optind > 1)
-		flt_usage(USAGE);
-	if (optind < argc)
-		in = argv[optind];
+	flt_io_open(&io, flt_input(argc, argv, USAGE), out, force);
 	buf = calloc((size_t)cap, sizeof *buf);
 	if (buf == NULL)
 		flt_die("out of memory");
 	mrt_rng_seed(&rng, seed);
-	r = flt_reader(in, &f);
-	of = flt_out_open(out, force);
-	w = flt_writer(of, 3);
-	while (flt_next(r, in) != NULL) {
+	while (flt_next(io.r, io.in) != NULL) {
 		const char *p;
 		size_t n;
-		mrt_reader_raw(r, &p, &n);
+		mrt_reader_raw(io.r, &p, &n);
 		if (used < cap) {
 			put(&buf[used++], p, n);
 			continue;
 		}
 		{
 			struct slot *s = &buf[mrt_rng_below(&rng, (uint64_t)cap)];
-			flt_check_write(mrt_writer_raw(w, s->p, s->n), out);
+			flt_check_write(mrt_writer_raw(io.w, s->p, s->n), out);
 			put(s, p, n);
 		}
 	}
@@ -89,10 +81,9 @@ main(int argc, char **argv)
 		struct slot t = buf[i];
 		buf[i] = buf[j];
 		buf[j] = t;
-		flt_check_write(mrt_writer_raw(w, buf[i].p, buf[i].n), out);
+		flt_check_write(mrt_writer_raw(io.w, buf[i].p, buf[i].n), out);
 	}
-	flt_writer_done(w, of, out);
-	flt_reader_done(r, f);
+	flt_io_done(&io);
 	for (long long i = 0; i < cap; i++)
 		free(buf[i].p);
 	free(buf);

@@ -48,7 +48,7 @@ int
 main(int argc, char **argv)
 {
 	int c;
-	const char *field = "fold", *prefix = NULL, *in = "-";
+	const char *field = "fold", *prefix = NULL, *in;
 	char defprefix[160];
 	mrt_reader *r;
 	FILE *f;
@@ -61,10 +61,7 @@ main(int argc, char **argv)
 		default: flt_usage(USAGE);
 		}
 	}
-	if (argc - optind > 1)
-		flt_usage(USAGE);
-	if (optind < argc)
-		in = argv[optind];
+	in = flt_input(argc, argv, USAGE);
 	if (prefix == NULL) {
 		snprintf(defprefix, sizeof defprefix, "%.100s-", field);
 		prefix = defprefix;

@@ -18,6 +18,7 @@
 #define MRT_FILTER_H
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -274,6 +275,42 @@ flt_reader_done(mrt_reader *r, FILE *f)
 	mrt_reader_free(r);
 	if (f != stdin)
 		fclose(f);
+}
+
+/* The single input operand ("-" when there is none); more is a usage error. */
+FLT_UNUSED static const char *
+flt_input(int argc, char **argv, const char *usage)
+{
+	if (argc - optind > 1)
+		flt_usage(usage);
+	return optind < argc ? argv[optind] : "-";
+}
+
+/* A filter from one stream to another: reader, writer and their files. */
+struct flt_io {
+	const char *in, *out;
+	mrt_reader *r;
+	mrt_writer *w;
+	FILE *inf, *outf;
+};
+
+/* Open input in (path or "-") and output out (path, "-" or NULL). */
+FLT_UNUSED static void
+flt_io_open(struct flt_io *io, const char *in, const char *out, int force)
+{
+	io->in = in;
+	io->out = out;
+	io->r = flt_reader(in, &io->inf);
+	io->outf = flt_out_open(out, force);
+	io->w = flt_writer(io->outf, 3);
+}
+
+/* Finish the output (trailer, rename) and close the input. */
+FLT_UNUSED static void
+flt_io_done(struct flt_io *io)
+{
+	flt_writer_done(io->w, io->outf, io->out);
+	flt_reader_done(io->r, io->inf);
 }
 
 /* Die with "prog: name: record N: what" for the reader's last record. */

@@ -1,0 +1,19 @@
+/* nn_model.h: the model struct behind mrt_nn_model (nn.c, nn_io.c). */
+#ifndef MRT_NN_MODEL_H
+#define MRT_NN_MODEL_H
+
+#include "nn_impl.h"
+#include "rng.h"
+
+struct mrt_nn_model {
+	nn_net_f *net;
+	float *m, *v;           /* Adam moments, NULL without MRT_NN_TRAIN */
+	long step;
+	char **meta;            /* key, value, ... of the last loaded file */
+	size_t nmeta;
+	char err[256];
+};
+
+void nn_meta_clear(mrt_nn_model *m);
+
+#endif

@@ -1,0 +1,473 @@
+/*
+ * test_nn_layers: every layer of lib/nn against central finite differences
+ * in double precision (the double build of nn_core.inc), on odd shapes;
+ * optimised kernels against the naive ones, in float and double; lead
+ * normalisation and the schedule against hand-computed values.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/nn.h"
+#include "../../lib/nn_impl.h"
+#include "../../lib/rng.h"
+
+static int fails;
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
+	__FILE__, __LINE__, #c); fails++; } } while (0)
+
+static mrt_rng rng;
+
+static double *
+rnd(size_t n, double scale)
+{
+	double *x = malloc(n * sizeof *x);
+	for (size_t i = 0; i < n; i++)
+		x[i] = scale * mrt_rng_normal(&rng);
+	return x;
+}
+
+static double *
+zeros(size_t n)
+{
+	return calloc(n, sizeof(double));
+}
+
+static double
+dot(const double *a, const double *b, size_t n)
+{
+	double s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+/* The loss of the layer under test as a function of its inputs. */
+typedef double (*lossfn)(void *ctx);
+
+#define FD_H   1e-5
+#define FD_REL 1e-6
+#define FD_ABS 1e-9
+
+/* Compare analytic gradient g[n] of f with respect to x[n] with central
+ * differences, on at most cap elements spread over x. */
+static void
+fdcheck(const char *what, lossfn f, void *ctx, double *x, const double *g, size_t n)
+{
+	double worst = 0;
+	size_t step = n > 60 ? n / 60 : 1;
+	for (size_t i = 0; i < n; i += step) {
+		double s = x[i];
+		x[i] = s + FD_H;
+		double lp = f(ctx);
+		x[i] = s - FD_H;
+		double lm = f(ctx);
+		x[i] = s;
+		double num = (lp - lm) / (2 * FD_H);
+		double err = fabs(num - g[i]), tol = FD_REL * fmax(fabs(num), fabs(g[i])) + FD_ABS;
+		if (err > tol) {
+			fprintf(stderr, "%s[%zu]: analytic %.12g numeric %.12g\n", what, i, g[i], num);
+			fails++;
+			return;
+		}
+		double rel = err / fmax(fmax(fabs(num), fabs(g[i])), 1e-12);
+		if (rel > worst)
+			worst = rel;
+	}
+	printf("  %-22s n=%-5zu worst rel err %.2e\n", what, n, worst);
+}
+
+/* ---- linear --------------------------------------------------------------- */
+
+typedef struct { int T, I, O; double *in, *w, *b, *G, *out; } lin_ctx;
+
+static double
+lin_loss(void *p)
+{
+	lin_ctx *c = p;
+	nn_linear_fwd_d(c->out, c->in, c->w, c->b, c->T, c->I, c->O);
+	return dot(c->out, c->G, (size_t)c->T * c->O);
+}
+
+static void
+test_linear(void)
+{
+	lin_ctx c = { 7, 5, 3, 0, 0, 0, 0, 0 };
+	size_t nin = (size_t)c.T * c.I, nw = (size_t)c.O * c.I, nout = (size_t)c.T * c.O;
+	c.in = rnd(nin, 1), c.w = rnd(nw, 1), c.b = rnd(c.O, 1), c.G = rnd(nout, 1);
+	c.out = zeros(nout);
+	double *din = zeros(nin), *dw = zeros(nw), *db = zeros(c.O);
+	nn_linear_bwd_d(din, dw, db, c.G, c.in, c.w, c.T, c.I, c.O);
+	fdcheck("linear din", lin_loss, &c, c.in, din, nin);
+	fdcheck("linear dw", lin_loss, &c, c.w, dw, nw);
+	fdcheck("linear db", lin_loss, &c, c.b, db, c.O);
+	/* gemm kernels against the naive loops, starting from non-zero grads */
+	double *o2 = zeros(nout), *din2 = zeros(nin), *dw2 = zeros(nw), *db2 = zeros(c.O);
+	nn_linear_fwd_naive_d(o2, c.in, c.w, c.b, c.T, c.I, c.O);
+	nn_linear_fwd_d(c.out, c.in, c.w, c.b, c.T, c.I, c.O);
+	for (size_t i = 0; i < nout; i++)
+		CHECK(fabs(o2[i] - c.out[i]) < 1e-12);
+	memcpy(din2, din, nin * sizeof *din);
+	memcpy(dw2, dw, nw * sizeof *dw);
+	memcpy(db2, db, c.O * sizeof *db);
+	nn_linear_bwd_d(din, dw, db, c.G, c.in, c.w, c.T, c.I, c.O);
+	nn_linear_bwd_naive_d(din2, dw2, db2, c.G, c.in, c.w, c.T, c.I, c.O);
+	for (size_t i = 0; i < nin; i++)
+		CHECK(fabs(din[i] - din2[i]) < 1e-12);
+	for (size_t i = 0; i < nw; i++)
+		CHECK(fabs(dw[i] - dw2[i]) < 1e-12);
+	for (int i = 0; i < c.O; i++)
+		CHECK(fabs(db[i] - db2[i]) < 1e-12);
+	/* float gemm kernel against float naive, a larger odd shape */
+	int T = 67, NI = 33, O = 45;
+	float *fi = malloc(sizeof(float) * T * NI), *fw = malloc(sizeof(float) * O * NI);
+	float *fb = malloc(sizeof(float) * O), *f1 = malloc(sizeof(float) * T * O);
+	float *f2 = malloc(sizeof(float) * T * O);
+	for (int i = 0; i < T * NI; i++)
+		fi[i] = (float)mrt_rng_normal(&rng);
+	for (int i = 0; i < O * NI; i++)
+		fw[i] = (float)mrt_rng_normal(&rng);
+	for (int i = 0; i < O; i++)
+		fb[i] = (float)mrt_rng_normal(&rng);
+	nn_linear_fwd_f(f1, fi, fw, fb, T, NI, O);
+	nn_linear_fwd_naive_f(f2, fi, fw, fb, T, NI, O);
+	for (int i = 0; i < T * O; i++)
+		CHECK(fabsf(f1[i] - f2[i]) <= 1e-4f * (1 + fabsf(f2[i])));
+	float *gi1 = calloc(T * NI, sizeof(float)), *gi2 = calloc(T * NI, sizeof(float));
+	float *gw1 = calloc(O * NI, sizeof(float)), *gw2 = calloc(O * NI, sizeof(float));
+	float *gb1 = calloc(O, sizeof(float)), *gb2 = calloc(O, sizeof(float));
+	nn_linear_bwd_f(gi1, gw1, gb1, f2, fi, fw, T, NI, O);
+	nn_linear_bwd_naive_f(gi2, gw2, gb2, f2, fi, fw, T, NI, O);
+	for (int i = 0; i < T * NI; i++)
+		CHECK(fabsf(gi1[i] - gi2[i]) <= 1e-3f * (1 + fabsf(gi2[i])));
+	for (int i = 0; i < O * NI; i++)
+		CHECK(fabsf(gw1[i] - gw2[i]) <= 1e-3f * (1 + fabsf(gw2[i])));
+	for (int i = 0; i < O; i++)
+		CHECK(fabsf(gb1[i] - gb2[i]) <= 1e-3f * (1 + fabsf(gb2[i])));
+	free(fi), free(fw), free(fb), free(f1), free(f2);
+	free(gi1), free(gi2), free(gw1), free(gw2), free(gb1), free(gb2);
+	free(c.in), free(c.w), free(c.b), free(c.G), free(c.out);
+	free(din), free(dw), free(db), free(o2), free(din2), free(dw2), free(db2);
+}
+
+/* ---- LayerNorm ------------------------------------------------------------ */
+
+typedef struct { int T, C; double *in, *w, *b, *G, *out, *mean, *rstd; } ln_ctx;
+
+static double
+ln_loss(void *p)
+{
+	ln_ctx *c = p;
+	nn_ln_fwd_d(c->out, c->mean, c->rstd, c->in, c->w, c->b, c->T, c->C);
+	return dot(c->out, c->G, (size_t)c->T * c->C);
+}
+
+static void
+test_ln(void)
+{
+	ln_ctx c = { 5, 9, 0, 0, 0, 0, 0, 0, 0 };
+	size_t n = (size_t)c.T * c.C;
+	c.in = rnd(n, 2), c.w = rnd(c.C, 1), c.b = rnd(c.C, 1), c.G = rnd(n, 1);
+	c.out = zeros(n), c.mean = zeros(c.T), c.rstd = zeros(c.T);
+	ln_loss(&c);
+	/* hand check of one row: mean, biased variance, eps 1e-5 */
+	double m = 0, v = 0;
+	for (int i = 0; i < c.C; i++)
+		m += c.in[i];
+	m /= c.C;
+	for (int i = 0; i < c.C; i++)
+		v += (c.in[i] - m) * (c.in[i] - m);
+	v /= c.C;
+	CHECK(fabs(c.out[3] - ((c.in[3] - m) / sqrt(v + 1e-5) * c.w[3] + c.b[3])) < 1e-12);
+	double *din = zeros(n), *dw = zeros(c.C), *db = zeros(c.C);
+	nn_ln_bwd_d(din, dw, db, c.G, c.in, c.mean, c.rstd, c.w, c.T, c.C);
+	fdcheck("layernorm din", ln_loss, &c, c.in, din, n);
+	fdcheck("layernorm dw", ln_loss, &c, c.w, dw, c.C);
+	fdcheck("layernorm db", ln_loss, &c, c.b, db, c.C);
+	free(c.in), free(c.w), free(c.b), free(c.G), free(c.out), free(c.mean), free(c.rstd);
+	free(din), free(dw), free(db);
+}
+
+/* ---- GELU ----------------------------------------------------------------- */
+
+typedef struct { size_t n; double *in, *G, *out; } gelu_ctx;
+
+static double
+gelu_loss(void *p)
+{
+	gelu_ctx *c = p;
+	nn_gelu_fwd_d(c->out, c->in, c->n);
+	return dot(c->out, c->G, c->n);
+}
+
+static void
+test_gelu(void)
+{
+	gelu_ctx c = { 13, rnd(13, 2), rnd(13, 1), zeros(13) };
+	gelu_loss(&c);
+	double x = c.in[4];
+	CHECK(fabs(c.out[4] - 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)))) < 1e-15);
+	double *din = zeros(c.n);
+	nn_gelu_bwd_d(din, c.in, c.G, c.n);
+	fdcheck("gelu", gelu_loss, &c, c.in, din, c.n);
+	free(c.in), free(c.G), free(c.out), free(din);
+}
+
+/* ---- attention ------------------------------------------------------------ */
+
+typedef struct { int B, N, d, H; double *qkv, *G, *out, *att; uint8_t *km; } att_ctx;
+
+static double
+att_loss(void *p)
+{
+	att_ctx *c = p;
+	nn_attn_fwd_d(c->out, c->att, c->qkv, c->km, c->B, c->N, c->d, c->H);
+	return dot(c->out, c->G, (size_t)c->B * c->N * c->d);
+}
+
+static void
+test_attn(void)
+{
+	att_ctx c = { 3, 5, 6, 2, 0, 0, 0, 0, 0 };
+	size_t nq = (size_t)c.B * c.N * 3 * c.d, no = (size_t)c.B * c.N * c.d;
+	uint8_t km[15] = { 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0 };
+	c.qkv = rnd(nq, 1), c.G = rnd(no, 1), c.out = zeros(no);
+	c.att = zeros((size_t)c.B * c.H * c.N * c.N), c.km = km;
+	att_loss(&c);
+	/* hand check: record 2 has one usable key, so every output is its v */
+	for (int i = 0; i < c.N; i++)
+		for (int j = 0; j < c.d; j++)
+			CHECK(fabs(c.out[((size_t)2 * c.N + i) * c.d + j] -
+				   c.qkv[((size_t)2 * c.N + 0) * 3 * c.d + 2 * c.d + j]) < 1e-14);
+	/* masked keys get probability 0, rows sum to 1 */
+	for (int r = 0; r < c.B * c.H * c.N; r++) {
+		double s = 0;
+		for (int j = 0; j < c.N; j++)
+			s += c.att[(size_t)r * c.N + j];
+		CHECK(fabs(s - 1) < 1e-12);
+	}
+	CHECK(c.att[((size_t)(1 * c.H + 1) * c.N + 2) * c.N + 2] == 0);
+	double *dq = zeros(nq);
+	nn_attn_bwd_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H);
+	fdcheck("attention (masked)", att_loss, &c, c.qkv, dq, nq);
+	c.km = NULL;
+	att_loss(&c);
+	memset(dq, 0, nq * sizeof *dq);
+	nn_attn_bwd_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H);
+	fdcheck("attention", att_loss, &c, c.qkv, dq, nq);
+	free(c.qkv), free(c.G), free(c.out), free(c.att), free(dq);
+}
+
+/* ---- L2 normalisation, InfoNCE, MSE, pooling ------------------------------ */
+
+typedef struct { int B, C; double *x, *G, *y, *nrm; } l2_ctx;
+
+static double
+l2_loss(void *p)
+{
+	l2_ctx *c = p;
+	nn_l2n_fwd_d(c->y, c->nrm, c->x, c->B, c->C);
+	return dot(c->y, c->G, (size_t)c->B * c->C);
+}
+
+static void
+test_l2(void)
+{
+	l2_ctx c = { 3, 7, rnd(21, 1), rnd(21, 1), zeros(21), zeros(3) };
+	l2_loss(&c);
+	double s = 0;
+	for (int i = 0; i < 7; i++)
+		s += c.y[7 + i] * c.y[7 + i];
+	CHECK(fabs(s - 1) < 1e-14);
+	double *dx = zeros(21);
+	nn_l2n_bwd_d(dx, c.G, c.y, c.nrm, c.B, c.C);
+	fdcheck("l2 normalise", l2_loss, &c, c.x, dx, 21);
+	/* a zero row stays zero, gradient dy / 1e-12 */
+	for (int i = 0; i < 7; i++)
+		c.x[i] = 0;
+	l2_loss(&c);
+	CHECK(c.y[0] == 0 && c.nrm[0] == 0);
+	memset(dx, 0, 21 * sizeof *dx);
+	nn_l2n_bwd_d(dx, c.G, c.y, c.nrm, c.B, c.C);
+	CHECK(fabs(dx[2] - c.G[2] / 1e-12) <= 1e-6 * fabs(c.G[2] / 1e-12));
+	free(c.x), free(c.G), free(c.y), free(c.nrm), free(dx);
+}
+
+typedef struct { int B, C; double *en, *tn, s, *lg, *pr, *pc; } cma_ctx;
+
+static double
+cma_loss(void *p)
+{
+	cma_ctx *c = p;
+	return nn_cma_fwd_d(c->lg, c->pr, c->pc, c->en, c->tn, c->s, c->B, c->C);
+}
+
+static void
+test_cma(void)
+{
+	cma_ctx c = { 5, 3, rnd(15, 0.7), rnd(15, 0.7), 1.3, zeros(25), zeros(25), zeros(25) };
+	double L = cma_loss(&c);
+	/* hand computation of the symmetric cross-entropy */
+	double ref = 0, sc = exp(1.3);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < 5; i++) {
+			double z = 0, zi = 0;
+			for (int j = 0; j < 5; j++) {
+				const double *a = c.en + 3 * (pass ? j : i), *b = c.tn + 3 * (pass ? i : j);
+				double l = sc * (a[0] * b[0] + a[1] * b[1] + a[2] * b[2]);
+				z += exp(l);
+				if (i == j)
+					zi = l;
+			}
+			ref += (log(z) - zi) / 10;
+		}
+	CHECK(fabs(L - ref) < 1e-12);
+	double *den = zeros(15), *dtn = zeros(15), ds = 0;
+	nn_cma_bwd_d(den, dtn, &ds, c.lg, c.pr, c.pc, c.en, c.tn, c.s, 1.0, 5, 3);
+	fdcheck("infonce de", cma_loss, &c, c.en, den, 15);
+	fdcheck("infonce dt", cma_loss, &c, c.tn, dtn, 15);
+	fdcheck("infonce ds", cma_loss, &c, &c.s, &ds, 1);
+	/* clamped at ln 100: same loss as at ln 100, zero gradient */
+	c.s = 5.0;
+	double L5 = cma_loss(&c);
+	c.s = log(100.0);
+	CHECK(fabs(L5 - cma_loss(&c)) < 1e-12);
+	c.s = 5.0;
+	cma_loss(&c);
+	ds = 0;
+	nn_cma_bwd_d(den, dtn, &ds, c.lg, c.pr, c.pc, c.en, c.tn, c.s, 1.0, 5, 3);
+	CHECK(ds == 0);
+	free(c.en), free(c.tn), free(c.lg), free(c.pr), free(c.pc), free(den), free(dtn);
+}
+
+typedef struct { int M, P; double *pred, *tgt, *w; } mse_ctx;
+
+static double
+mse_loss(void *p)
+{
+	mse_ctx *c = p;
+	return nn_mse_fwd_d(c->pred, c->tgt, c->w, c->M, c->P);
+}
+
+static void
+test_mse(void)
+{
+	double w[7] = { 0.25, 0, 0.25, 0, 0.25, 0.25, 0 };
+	mse_ctx c = { 7, 5, rnd(35, 1), rnd(35, 1), w };
+	double ref = 0;
+	for (int m = 0; m < 7; m++)
+		for (int j = 0; j < 5; j++)
+			ref += w[m] * (c.pred[m * 5 + j] - c.tgt[m * 5 + j]) *
+			       (c.pred[m * 5 + j] - c.tgt[m * 5 + j]) / 5;
+	CHECK(fabs(mse_loss(&c) - ref) < 1e-14);
+	double *dp = zeros(35);
+	nn_mse_bwd_d(dp, c.pred, c.tgt, c.w, 1.0, 7, 5);
+	CHECK(dp[5] == 0 && dp[9] == 0);
+	fdcheck("masked mse", mse_loss, &c, c.pred, dp, 35);
+	free(c.pred), free(c.tgt), free(dp);
+}
+
+typedef struct { int B, N, C; double *in, *G, *out; const uint8_t *mask; } pool_ctx;
+
+static double
+pool_loss(void *p)
+{
+	pool_ctx *c = p;
+	nn_pool_fwd_d(c->out, c->in, c->mask, c->B, c->N, c->C);
+	return dot(c->out, c->G, (size_t)c->B * c->C);
+}
+
+static void
+test_pool(void)
+{
+	uint8_t mask[8] = { 1, 1, 0, 0, 1, 0, 1, 1 };
+	pool_ctx c = { 2, 4, 3, rnd(24, 1), rnd(6, 1), zeros(6), mask };
+	pool_loss(&c);
+	CHECK(fabs(c.out[1] - (c.in[1] + c.in[4]) / 2) < 1e-15);
+	CHECK(fabs(c.out[3 + 2] - (c.in[12 + 2] + c.in[18 + 2] + c.in[21 + 2]) / 3) < 1e-15);
+	double *din = zeros(24);
+	nn_pool_bwd_d(din, c.G, c.mask, 2, 4, 3);
+	fdcheck("masked mean pool", pool_loss, &c, c.in, din, 24);
+	c.mask = NULL;
+	pool_loss(&c);
+	memset(din, 0, 24 * sizeof *din);
+	nn_pool_bwd_d(din, c.G, NULL, 2, 4, 3);
+	fdcheck("mean pool", pool_loss, &c, c.in, din, 24);
+	free(c.in), free(c.G), free(c.out), free(din);
+}
+
+/* ---- lead normalisation, schedule, config --------------------------------- */
+
+static void
+test_normalise(void)
+{
+	mrt_nn_config c;
+	CHECK(mrt_nn_preset("merit-xs", &c) == 0);
+	c.leads = 3, c.samples = 8, c.patch = 4;
+	float x[24] = { 1, 2, 3, 4, 1, 2, 3, 4,           /* lead 0 */
+			1, NAN, 3, 5, 7, 9, 11, 13,       /* lead 1: NaN in patch 0 */
+			5, 5, 5, 5, 5, 5, 5, 5 };         /* lead 2: missing */
+	uint8_t miss[3] = { 0, 0, 1 }, valid[6];
+	float y[24];
+	mrt_nn_normalise(&c, x, miss, y, valid);
+	double sd = sqrt(1.25);
+	CHECK(fabsf(y[0] - (float)((1 - 2.5) / (sd + 1e-6))) < 1e-6f);
+	CHECK(fabsf(y[7] - (float)((4 - 2.5) / (sd + 1e-6))) < 1e-6f);
+	/* lead 1: 7 finite samples, mean 7, population variance 16 */
+	CHECK(y[9] == 0);
+	CHECK(fabsf(y[8] - (float)((1 - 7) / (4 + 1e-6))) < 1e-6f);
+	CHECK(y[16] == 0 && y[23] == 0);
+	CHECK(valid[0] && valid[1] && !valid[2] && valid[3] && !valid[4] && !valid[5]);
+	CHECK(nn_round_half_away(2.5) == 3 && nn_round_half_away(-2.5) == -3 &&
+	      nn_round_half_away(2.4999) == 2);
+	CHECK(mrt_nn_preset("merit-s", &c) == 0 && mrt_nn_nvis(&c) == 60 &&
+	      mrt_nn_npatch(&c) == 240);
+	CHECK(mrt_nn_preset("merit-m", &c) == MRT_ENOENT);
+	char msg[128];
+	mrt_nn_preset("merit-s", &c);
+	c.ecg_heads = 3;
+	CHECK(mrt_nn_config_check(&c, msg, sizeof msg) == MRT_EINVAL &&
+	      strstr(msg, "not divisible"));
+	mrt_nn_preset("merit-s", &c);
+	c.patch = 30;
+	CHECK(mrt_nn_config_check(&c, msg, sizeof msg) == MRT_EINVAL);
+}
+
+static void
+test_lr(void)
+{
+	mrt_nn_hparams hp;
+	mrt_nn_hparams_default(&hp);
+	CHECK(hp.beta2 == 0.95 && hp.wd == 0.05 && hp.clip == 1.0);
+	hp.lr = 1, hp.warmup = 10, hp.total = 110;
+	CHECK(fabs(mrt_nn_lr(&hp, 0) - 0.1) < 1e-15);
+	CHECK(fabs(mrt_nn_lr(&hp, 9) - 1.0) < 1e-15);
+	CHECK(fabs(mrt_nn_lr(&hp, 10) - 1.0) < 1e-15);
+	CHECK(fabs(mrt_nn_lr(&hp, 60) - 0.55) < 1e-12);
+	CHECK(fabs(mrt_nn_lr(&hp, 110) - 0.1) < 1e-15);
+	CHECK(fabs(mrt_nn_lr(&hp, 500) - 0.1) < 1e-15);
+}
+
+int
+main(void)
+{
+	mrt_rng_seed(&rng, 12345);
+	mrt_nn_set_threads(2);
+	test_linear();
+	test_ln();
+	test_gelu();
+	test_attn();
+	test_l2();
+	test_cma();
+	test_mse();
+	test_pool();
+	test_normalise();
+	test_lr();
+	if (fails) {
+		fprintf(stderr, "test_nn_layers: %d failures\n", fails);
+		return 1;
+	}
+	printf("test_nn_layers: ok\n");
+	return 0;
+}

@@ -268,7 +268,10 @@ mrt_nn_set_threads(int n)
 {
 	if (n <= 0)
 		n = omp_get_num_procs();
-	openblas_set_num_threads(n);
+	/* one pool of threads: OpenMP threads each call a single-threaded
+	 * OpenBLAS on their share of a product (OpenBLAS's advice for
+	 * threaded callers), so two pools never fight over the cores */
+	openblas_set_num_threads(1);
 	omp_set_num_threads(n);
 }
 

@@ -105,7 +105,9 @@ long mrt_nn_step(const mrt_nn_model *m);      /* optimizer steps taken */
  * and the Adam moments. */
 void mrt_nn_init(mrt_nn_model *m, uint64_t seed);
 
-/* OpenBLAS and OpenMP threads (n <= 0: all cores). */
+/* Threads (n <= 0: all cores): n OpenMP threads, each calling OpenBLAS
+ * single-threaded on its share of every product.  Call it before
+ * mrt_nn_new (the attention scratch is sized for the thread count). */
 void mrt_nn_set_threads(int n);
 
 /* Lead normalisation shared by training and encoding: for each lead of

@@ -4,4 +4,5 @@
 #define NN_R double
 #define NN_(x) nn_##x##_d
 #define NN_GEMM cblas_dgemm
+#define NN_EXP exp
 #include "nn_core.inc"

@@ -39,6 +39,8 @@ typedef struct {
 
 void nn_table_free(nn_table *t);
 int nn_round_half_away(double x);
+/* The float build's vectorisable exp (nn_f32.c). */
+float nn_expf_fast(float x);
 
 #define NN_R float
 #define NN_(x) nn_##x##_f

@@ -211,6 +211,30 @@ test_gelu(void)
 	double *din = zeros(c.n);
 	nn_gelu_bwd_d(din, c.in, c.G, c.n);
 	fdcheck("gelu", gelu_loss, &c, c.in, din, c.n);
+	/* the float build (fast exp) against the tanh formula in double */
+	double worst = 0, worstd = 0;
+	for (int i = -2000; i <= 2000; i++) {
+		float x = i * 0.005f, y, dy, one = 1;
+		double u = sqrt(2 / M_PI) * (x + 0.044715 * (double)x * x * x), th = tanh(u);
+		double ref = 0.5 * x * (1 + th);
+		double dref = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * sqrt(2 / M_PI) *
+			      (1 + 3 * 0.044715 * (double)x * x);
+		nn_gelu_fwd_f(&y, &x, 1);
+		nn_gelu_bwd_f(&dy, &x, &one, 1);
+		worst = fmax(worst, fabs(y - ref));
+		worstd = fmax(worstd, fabs(dy - dref));
+	}
+	CHECK(worst < 2e-6 && worstd < 2e-6);
+	printf("  gelu float on [-10, 10]: max abs err %.1e, derivative %.1e\n", worst, worstd);
+	double we = 0;
+	for (int i = -8700; i <= 8800; i++) {
+		float x = i * 0.01f;
+		double r = exp((double)x);
+		we = fmax(we, fabs(nn_expf_fast(x) - r) / r);
+	}
+	CHECK(we < 3e-7);
+	CHECK(nn_expf_fast(-1000.0f) < 1e-37f && nn_expf_fast(-INFINITY) < 1e-37f);
+	printf("  fast exp on [-87, 88]: max rel err %.1e\n", we);
 	free(c.in), free(c.G), free(c.out), free(din);
 }
 
@@ -248,15 +272,55 @@ test_attn(void)
 		CHECK(fabs(s - 1) < 1e-12);
 	}
 	CHECK(c.att[((size_t)(1 * c.H + 1) * c.N + 2) * c.N + 2] == 0);
-	double *dq = zeros(nq);
-	nn_attn_bwd_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H);
+	double *dq = zeros(nq), *scr = zeros(4 * c.N * c.N);
+	nn_attn_bwd_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
 	fdcheck("attention (masked)", att_loss, &c, c.qkv, dq, nq);
+	/* the gemm kernels against the naive loops, accumulating */
+	double *dq2 = zeros(nq), *o2 = zeros(no), *a2 = zeros((size_t)c.B * c.H * c.N * c.N);
+	memcpy(dq2, dq, nq * sizeof *dq);
+	nn_attn_bwd_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
+	nn_attn_bwd_naive_d(dq2, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H);
+	nn_attn_fwd_naive_d(o2, a2, c.qkv, c.km, c.B, c.N, c.d, c.H);
+	for (size_t i = 0; i < nq; i++)
+		CHECK(fabs(dq[i] - dq2[i]) < 1e-12);
+	for (size_t i = 0; i < no; i++)
+		CHECK(fabs(o2[i] - c.out[i]) < 1e-12);
 	c.km = NULL;
 	att_loss(&c);
 	memset(dq, 0, nq * sizeof *dq);
-	nn_attn_bwd_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H);
+	nn_attn_bwd_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 2);
 	fdcheck("attention", att_loss, &c, c.qkv, dq, nq);
-	free(c.qkv), free(c.G), free(c.out), free(c.att), free(dq);
+	free(c.qkv), free(c.G), free(c.out), free(c.att), free(dq), free(scr);
+	free(dq2), free(o2), free(a2);
+
+	/* float kernels (fast exp) against the naive float ones, odd sizes */
+	int B = 3, N = 37, d = 20, H = 4;
+	size_t fq = (size_t)B * N * 3 * d, fo = (size_t)B * N * d, fa = (size_t)B * H * N * N;
+	float *q = malloc(fq * sizeof *q), *g = malloc(fo * sizeof *g);
+	float *y1 = malloc(fo * sizeof *y1), *y2 = malloc(fo * sizeof *y2);
+	float *p1 = malloc(fa * sizeof *p1), *p2 = malloc(fa * sizeof *p2);
+	float *d1 = calloc(fq, sizeof *d1), *d2 = calloc(fq, sizeof *d2);
+	float *fs = malloc(2 * N * N * sizeof *fs);
+	uint8_t km2[3 * 37];
+	for (size_t i = 0; i < fq; i++)
+		q[i] = (float)mrt_rng_normal(&rng);
+	for (size_t i = 0; i < fo; i++)
+		g[i] = (float)mrt_rng_normal(&rng);
+	for (int i = 0; i < B * N; i++)
+		km2[i] = i % N < 20 || i < N;
+	nn_attn_fwd_f(y1, p1, q, km2, B, N, d, H);
+	nn_attn_fwd_naive_f(y2, p2, q, km2, B, N, d, H);
+	nn_attn_bwd_f(d1, g, q, p1, B, N, d, H, fs, 2);
+	nn_attn_bwd_naive_f(d2, g, q, p2, B, N, d, H);
+	double ey = 0, ed = 0;
+	for (size_t i = 0; i < fo; i++)
+		ey = fmax(ey, fabs(y1[i] - y2[i]));
+	for (size_t i = 0; i < fq; i++)
+		ed = fmax(ed, fabs(d1[i] - d2[i]));
+	CHECK(ey < 1e-5 && ed < 1e-5);
+	CHECK(p1[((size_t)(2 * H + 1) * N + 3) * N + 30] == 0);
+	printf("  attention float, gemm vs naive: max abs diff out %.1e, grad %.1e\n", ey, ed);
+	free(q), free(g), free(y1), free(y2), free(p1), free(p2), free(d1), free(d2), free(fs);
 }
 
 /* ---- L2 normalisation, InfoNCE, MSE, pooling ------------------------------ */

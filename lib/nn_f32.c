@@ -43,4 +43,9 @@ nn_expf_fast(float x)
 #define NN_(x) nn_##x##_f
 #define NN_GEMM cblas_sgemm
 #define NN_EXP nn_fexp
+/* the elementwise loops (GELU, softmax) in AVX-512, AVX2 and baseline
+ * versions chosen at load time; without FMA contraction (-std=c11) every
+ * version computes the same IEEE operations, so results do not depend on
+ * the machine's vector width */
+#define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #include "nn_core.inc"

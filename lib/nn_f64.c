@@ -5,4 +5,5 @@
 #define NN_(x) nn_##x##_d
 #define NN_GEMM cblas_dgemm
 #define NN_EXP exp
+#define NN_CLONES
 #include "nn_core.inc"

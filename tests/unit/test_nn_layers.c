@@ -273,12 +273,12 @@ test_attn(void)
 	}
 	CHECK(c.att[((size_t)(1 * c.H + 1) * c.N + 2) * c.N + 2] == 0);
 	double *dq = zeros(nq), *scr = zeros(4 * c.N * c.N);
-	nn_attn_bwd_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
+	nn_attn_bwd_d(dq, 1, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
 	fdcheck("attention (masked)", att_loss, &c, c.qkv, dq, nq);
 	/* the gemm kernels against the naive loops, accumulating */
 	double *dq2 = zeros(nq), *o2 = zeros(no), *a2 = zeros((size_t)c.B * c.H * c.N * c.N);
 	memcpy(dq2, dq, nq * sizeof *dq);
-	nn_attn_bwd_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
+	nn_attn_bwd_d(dq, 1, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
 	nn_attn_bwd_naive_d(dq2, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H);
 	nn_attn_fwd_naive_d(o2, a2, c.qkv, c.km, c.B, c.N, c.d, c.H);
 	for (size_t i = 0; i < nq; i++)
@@ -288,7 +288,7 @@ test_attn(void)
 	c.km = NULL;
 	att_loss(&c);
 	memset(dq, 0, nq * sizeof *dq);
-	nn_attn_bwd_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 2);
+	nn_attn_bwd_d(dq, 1, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 2);
 	fdcheck("attention", att_loss, &c, c.qkv, dq, nq);
 	free(c.qkv), free(c.G), free(c.out), free(c.att), free(dq), free(scr);
 	free(dq2), free(o2), free(a2);
@@ -310,7 +310,7 @@ test_attn(void)
 		km2[i] = i % N < 20 || i < N;
 	nn_attn_fwd_f(y1, p1, q, km2, B, N, d, H);
 	nn_attn_fwd_naive_f(y2, p2, q, km2, B, N, d, H);
-	nn_attn_bwd_f(d1, g, q, p1, B, N, d, H, fs, 2);
+	nn_attn_bwd_f(d1, 1, g, q, p1, B, N, d, H, fs, 2);
 	nn_attn_bwd_naive_f(d2, g, q, p2, B, N, d, H);
 	double ey = 0, ed = 0;
 	for (size_t i = 0; i < fo; i++)
@@ -318,6 +318,12 @@ test_attn(void)
 	for (size_t i = 0; i < fq; i++)
 		ed = fmax(ed, fabs(d1[i] - d2[i]));
 	CHECK(ey < 1e-5 && ed < 1e-5);
+	/* beta 0 overwrites whatever was there */
+	for (size_t i = 0; i < fq; i++)
+		d2[i] = d1[i], d1[i] = NAN;
+	nn_attn_bwd_f(d1, 0, g, q, p1, B, N, d, H, fs, 2);
+	for (size_t i = 0; i < fq; i++)
+		CHECK(d1[i] == d2[i]);
 	CHECK(p1[((size_t)(2 * H + 1) * N + 3) * N + 30] == 0);
 	printf("  attention float, gemm vs naive: max abs diff out %.1e, grad %.1e\n", ey, ed);
 	free(q), free(g), free(y1), free(y2), free(p1), free(p2), free(d1), free(d2), free(fs);

@@ -106,6 +106,9 @@ main(int argc, char **argv)
 	int threads = th ? atoi(th) : 2;
 	mrt_nn_set_threads(threads);
 	if (!strcmp(mode, "sgemm")) {
+		/* the peak of OpenBLAS's own threading on big products, the
+		 * machine's best case (lib/nn runs it single-threaded per thread) */
+		openblas_set_num_threads(threads);
 		sgemm_peak(threads);
 		return 0;
 	}

@@ -396,6 +396,71 @@ test_encode(void)
 	}
 	CHECK(fabs(s - 1) < 1e-5);
 	CHECK(mrt_nn_encode_ecg(m, bt.sig, bt.miss, 4, h, e) == MRT_EINVAL);
+	/* an inference-only model with the same weights gives the same bits */
+	mrt_nn_model *inf;
+	CHECK(mrt_nn_new(&inf, &c, 3, 0) == 0);
+	memcpy(inf->net->pmem, m->net->pmem, mrt_nn_nparams(m) * sizeof(float));
+	float h2[3 * 32], e2[3 * 12];
+	CHECK(mrt_nn_encode_ecg(inf, bt.sig, bt.miss, 3, h2, e2) == 0);
+	CHECK(!memcmp(h, h2, sizeof h) && !memcmp(e, e2, sizeof e));
+	CHECK(mrt_nn_reconstruct(inf, bt.sig, bt.miss, bt.vis, 3, NULL, NULL) == MRT_EINVAL);
+	mrt_nn_free(inf);
+	free_batch(&bt);
+	mrt_nn_free(m);
+}
+
+/* Reconstruction: the lead-normalised input and the decoder output from
+ * which L_rec is computed (recomputed here from them by hand). */
+static void
+test_reconstruct(void)
+{
+	mrt_nn_config c;
+	mrt_nn_preset("merit-xs", &c);
+	mrt_nn_model *m;
+	CHECK(mrt_nn_new(&m, &c, 2, MRT_NN_TRAIN) == 0);
+	mrt_nn_init(m, 9);
+	batch bt;
+	make_batch(&bt, &c, 2, 41);
+	int S = c.samples, P = c.patch, nt = mrt_nn_ntime(&c), np = mrt_nn_npatch(&c);
+	int nv = mrt_nn_nvis(&c), LS = c.leads * S;
+	float *xn = malloc(sizeof(float) * 2 * LS), *pred = malloc(sizeof(float) * 2 * LS);
+	float *ref = malloc(sizeof(float) * LS);
+	CHECK(mrt_nn_reconstruct(m, bt.sig, bt.miss, bt.vis, 2, xn, pred) == 0);
+	mrt_nn_hparams hp;
+	mrt_nn_hparams_default(&hp);
+	hp.lambda_cma = 0;
+	mrt_nn_losses l;
+	CHECK(nn_net_fwdbwd_f(m->net, &bt.b, &hp, &l, 0) == 0);
+	double sum = 0;
+	long cnt = 0;
+	for (int b = 0; b < 2; b++) {
+		uint8_t valid[240], vis[240] = { 0 };
+		mrt_nn_normalise(&c, bt.sig + (size_t)b * LS, bt.miss + b * c.leads, ref, valid);
+		CHECK(!memcmp(ref, xn + (size_t)b * LS, sizeof(float) * LS));
+		for (int i = 0; i < nv; i++)
+			vis[bt.vis[b * nv + i]] = 1;
+		for (int k = 0; k < np; k++) {
+			if (vis[k] || !valid[k])
+				continue;
+			const float *x = ref + (size_t)k * P, *y = pred + (size_t)b * LS + (size_t)k * P;
+			double mu = 0, var = 0, e = 0;
+			for (int j = 0; j < P; j++)
+				mu += x[j];
+			mu /= P;
+			for (int j = 0; j < P; j++)
+				var += (x[j] - mu) * (x[j] - mu);
+			double sd = sqrt(var / P) + 1e-6;
+			for (int j = 0; j < P; j++)
+				e += (y[j] - (x[j] - mu) / sd) * (y[j] - (x[j] - mu) / sd);
+			sum += e / P;
+			cnt++;
+		}
+	}
+	/* fewer than all masked patches: record 1 misses lead 4, lead 2 of
+	 * each record has a NaN in patch 0 */
+	CHECK(cnt == l.nrec && cnt > 0 && cnt < 2 * (np - nv) - nt);
+	CHECK(fabs(sum / cnt - l.rec) <= 1e-5 * l.rec);
+	free(xn), free(pred), free(ref);
 	free_batch(&bt);
 	mrt_nn_free(m);
 }
@@ -410,6 +475,7 @@ main(void)
 	test_model_fd(0, 0, 1.3);
 	test_train_step();
 	test_encode();
+	test_reconstruct();
 	test_float_double();
 	if (fails) {
 		fprintf(stderr, "test_nn_model: %d failures\n", fails);

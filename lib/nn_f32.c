@@ -44,8 +44,10 @@ nn_expf_fast(float x)
 #define NN_GEMM cblas_sgemm
 #define NN_EXP nn_fexp
 /* the elementwise loops (GELU, softmax) in AVX-512, AVX2 and baseline
- * versions chosen at load time; without FMA contraction (-std=c11) every
- * version computes the same IEEE operations, so results do not depend on
- * the machine's vector width */
+ * versions chosen at load time.  Without FMA contraction (-std=c11) the
+ * elementwise operations are the same IEEE operations in every version; the
+ * softmax sum is added in an order that follows the vector width, so two
+ * machines of different widths may differ in the last bits (runs on one
+ * machine never do). */
 #define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #include "nn_core.inc"

@@ -401,22 +401,3 @@ mrt_nn_reconstruct(mrt_nn_model *m, const float *sig, const uint8_t *missing,
 		memcpy(pred, n->pred, len * sizeof *pred);
 	return 0;
 }
-
-void
-nn_meta_clear(mrt_nn_model *m)
-{
-	for (size_t i = 0; i < 2 * m->nmeta; i++)
-		free(m->meta[i]);
-	free(m->meta);
-	m->meta = NULL;
-	m->nmeta = 0;
-}
-
-const char *
-mrt_nn_meta(const mrt_nn_model *m, const char *key)
-{
-	for (size_t i = 0; i < m->nmeta; i++)
-		if (!strcmp(m->meta[2 * i], key))
-			return m->meta[2 * i + 1];
-	return NULL;
-}

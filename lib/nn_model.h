@@ -9,8 +9,7 @@ struct mrt_nn_model {
 	nn_net_f *net;
 	float *m, *v;           /* Adam moments, NULL without MRT_NN_TRAIN */
 	long step;
-	char **meta;            /* key, value, ... of the last loaded file */
-	size_t nmeta;
+	struct mrt_st *st;      /* last loaded weights file (its metadata) */
 	char err[256];
 };
 

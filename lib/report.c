@@ -24,7 +24,7 @@ static const char *const en[MRT_SYNTH_NCODES][NV] = {
 	[MRT_SYNTH_STACH] = { "sinus tachycardia", "sinus tachycardia at %H bpm",
 	    "sinus tach %H/min" },
 	[MRT_SYNTH_SARRH] = { "sinus arrhythmia", "marked sinus arrhythmia",
-	    "sinus rhythm with sinus arrhythmia" },
+	    "sinus arrhythmia, rate %H" },
 	[MRT_SYNTH_AFIB] = { "atrial fibrillation", "AF with ventricular rate %H",
 	    "atrial fibrillation, mean rate %H bpm", "AFib" },
 	[MRT_SYNTH_AFLT] = { "atrial flutter", "atrial flutter with %K:1 conduction",

@@ -339,10 +339,11 @@ draw_params(mrt_rng *r, uint32_t f, double want_hr, params *p)
 	if ((f & B(LAFB)) && !(f & (B(CRBBB) | B(CLBBB))))
 		p->qrs += 0.01;
 	p->qtc = (f & B(LNGQT)) ? unif(r, 0.48, 0.55) : unif(r, 0.38, 0.44);
-	p->qt = p->qtc * sqrt(p->rr);
-	if (p->qt < p->qrs + 0.16)
-		p->qt = p->qrs + 0.16;
-	p->axis = (f & B(LAFB)) ? unif(r, -80, -48) : (f & B(CLBBB)) ? unif(r, -30, 40) :
+	/* the JT interval keeps its length when the QRS widens */
+	p->qt = p->qtc * sqrt(p->rr) + (p->qrs > 0.1 ? p->qrs - 0.1 : 0);
+	if (p->qt < p->qrs + 0.2)
+		p->qt = p->qrs + 0.2;
+	p->axis = (f & B(LAFB)) ? unif(r, -80, -52) : (f & B(CLBBB)) ? unif(r, -30, 40) :
 	    (f & B(LVH)) ? unif(r, -20, 40) : unif(r, -15, 85);
 	p->A = unif(r, 0.9, 1.5);
 	if (f & B(LVH)) p->A *= unif(r, 2.1, 2.6);
@@ -394,8 +395,8 @@ make_beat(mrt_rng *r, uint32_t f, const params *p, tpl *t, tpl *pw, tpl *pac)
 		addw(t, off + 0.78 * qn, 0.08 * qn, v, (f & (B(CRBBB) | B(IRBBB))) ? 0.5 : 1);
 		if (f & (B(CRBBB) | B(IRBBB))) {
 			double d = q - qn;
-			frontal(v, 0.35 * A, 180, -0.55 * A);
-			addw(t, qn + 0.45 * d, 0.35 * d + 0.008, v, (f & B(CRBBB)) ? 1 : 0.6);
+			frontal(v, 0.3 * A, 180, -0.9 * A);
+			addw(t, qn + 0.4 * d, 0.3 * d + 0.006, v, (f & B(CRBBB)) ? 1 : 0.6);
 		}
 	}
 	t->nqrs = t->n;

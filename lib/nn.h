@@ -148,9 +148,12 @@ int mrt_nn_save(const mrt_nn_model *m, const char *weights_path, const char *opt
 		const char *const *extra_meta, char *err, size_t errcap);
 /* Read the config (metadata + shapes) of a weights file. */
 int mrt_nn_read_config(const char *weights_path, mrt_nn_config *c, char *err, size_t errcap);
-/* Load weights (and moments and step when optim_path is not NULL) into a
- * model whose config matches the file: a missing tensor, wrong dtype or
- * wrong shape is an error. */
+/* Load weights into a model whose config matches the file, and the step
+ * from its metadata; with optim_path (needs MRT_NN_TRAIN) the moments and
+ * step of that file too.  A missing or extra tensor, a wrong dtype or shape,
+ * or sizes that differ from the model's is an error, and then the model is
+ * left as it was.  Until lib/safetensors is built every checkpoint function
+ * returns MRT_ENOENT. */
 int mrt_nn_load(mrt_nn_model *m, const char *weights_path, const char *optim_path,
 		char *err, size_t errcap);
 /* Convenience: read the config, create, load. */

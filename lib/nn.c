@@ -72,8 +72,8 @@ mrt_nn_nvis(const mrt_nn_config *c)
 	return nn_round_half_away(mrt_nn_npatch(c) * (1.0 - c->mask_ratio));
 }
 
-static int
-bad(char *msg, size_t cap, const char *fmt, ...)
+int
+nn_errf(char *msg, size_t cap, int rc, const char *fmt, ...)
 {
 	if (msg && cap) {
 		va_list ap;
@@ -81,18 +81,18 @@ bad(char *msg, size_t cap, const char *fmt, ...)
 		vsnprintf(msg, cap, fmt, ap);
 		va_end(ap);
 	}
-	return MRT_EINVAL;
+	return rc;
 }
 
 static int
 check_tower(const char *name, int d, int layers, int heads, int mlp, char *msg, size_t cap)
 {
 	if (d < 1 || layers < 0 || heads < 1 || mlp < 1 || d > 65536 || mlp > 1 << 20)
-		return bad(msg, cap, "%s: sizes out of range", name);
+		return nn_errf(msg, cap, MRT_EINVAL, "%s: sizes out of range", name);
 	if (layers > NN_MAXLAYERS)
-		return bad(msg, cap, "%s: more than %d layers", name, NN_MAXLAYERS);
+		return nn_errf(msg, cap, MRT_EINVAL, "%s: more than %d layers", name, NN_MAXLAYERS);
 	if (d % heads)
-		return bad(msg, cap, "%s: width %d not divisible by %d heads", name, d, heads);
+		return nn_errf(msg, cap, MRT_EINVAL, "%s: width %d not divisible by %d heads", name, d, heads);
 	return 0;
 }
 
@@ -101,20 +101,20 @@ mrt_nn_config_check(const mrt_nn_config *c, char *msg, size_t cap)
 {
 	int rc;
 	if (c->samples < 1 || c->patch < 1 || c->samples % c->patch || c->samples > 1 << 24)
-		return bad(msg, cap, "samples %d not a multiple of patch %d", c->samples, c->patch);
+		return nn_errf(msg, cap, MRT_EINVAL, "samples %d not a multiple of patch %d", c->samples, c->patch);
 	if (c->leads < 1 || c->leads > 64)
-		return bad(msg, cap, "leads %d out of range", c->leads);
+		return nn_errf(msg, cap, MRT_EINVAL, "leads %d out of range", c->leads);
 	if (!(c->mask_ratio >= 0 && c->mask_ratio < 1))
-		return bad(msg, cap, "mask_ratio %g not in [0, 1)", c->mask_ratio);
+		return nn_errf(msg, cap, MRT_EINVAL, "mask_ratio %g not in [0, 1)", c->mask_ratio);
 	if (mrt_nn_nvis(c) < 1)
-		return bad(msg, cap, "no visible patch at mask_ratio %g", c->mask_ratio);
+		return nn_errf(msg, cap, MRT_EINVAL, "no visible patch at mask_ratio %g", c->mask_ratio);
 	if ((rc = check_tower("ecg", c->ecg_d, c->ecg_layers, c->ecg_heads, c->ecg_mlp, msg, cap)) ||
 	    (rc = check_tower("dec", c->dec_d, c->dec_layers, c->dec_heads, c->dec_mlp, msg, cap)) ||
 	    (rc = check_tower("txt", c->txt_d, c->txt_layers, c->txt_heads, c->txt_mlp, msg, cap)))
 		return rc;
 	if (c->txt_vocab < 5 || c->txt_len < 2 || c->proj < 1 || c->txt_vocab > 1 << 24 ||
 	    c->txt_len > 1 << 16)
-		return bad(msg, cap, "text or projection sizes out of range");
+		return nn_errf(msg, cap, MRT_EINVAL, "text or projection sizes out of range");
 	return 0;
 }
 
@@ -137,16 +137,6 @@ mrt_nn_lr(const mrt_nn_hparams *hp, long step)
 }
 
 /* ---- model ---------------------------------------------------------------- */
-
-static int
-fail(mrt_nn_model *m, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(m->err, sizeof m->err, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 int
 mrt_nn_new(mrt_nn_model **out, const mrt_nn_config *c, int max_batch, int flags)
@@ -310,23 +300,23 @@ mrt_nn_train_step(mrt_nn_model *m, const mrt_nn_batch *b, const mrt_nn_hparams *
 	nn_net_f *n = m->net;
 	mrt_nn_losses l;
 	if (!n->train)
-		return fail(m, MRT_EINVAL, "model was created without MRT_NN_TRAIN");
+		return nn_errf(m->err, sizeof m->err, MRT_EINVAL, "model was created without MRT_NN_TRAIN");
 	if (hp->lambda_rec < 0 || hp->lambda_cma < 0 || (hp->lambda_rec == 0 && hp->lambda_cma == 0))
-		return fail(m, MRT_EINVAL, "loss weights must be >= 0 and not both 0");
+		return nn_errf(m->err, sizeof m->err, MRT_EINVAL, "loss weights must be >= 0 and not both 0");
 	int rc = nn_net_fwdbwd_f(n, b, hp, &l, 1);
 	if (rc == MRT_ERANGE)
-		return fail(m, rc, "visible patch or token id out of range");
+		return nn_errf(m->err, sizeof m->err, rc, "visible patch or token id out of range");
 	if (rc)
-		return fail(m, rc, "bad batch (size, missing array or repeated visible patch)");
+		return nn_errf(m->err, sizeof m->err, rc, "bad batch (size, missing array or repeated visible patch)");
 	double norm = sqrt(sumsq(n->gmem, n->tab.total));
 	l.grad_norm = norm;
 	l.lr = mrt_nn_lr(hp, m->step);
 	if (out)
 		*out = l;
 	if (!isfinite(l.loss))
-		return fail(m, MRT_ENUM, "non-finite loss at step %ld", m->step);
+		return nn_errf(m->err, sizeof m->err, MRT_ENUM, "non-finite loss at step %ld", m->step);
 	if (!isfinite(norm))
-		return fail(m, MRT_ENUM, "non-finite gradient at step %ld", m->step);
+		return nn_errf(m->err, sizeof m->err, MRT_ENUM, "non-finite gradient at step %ld", m->step);
 	float coef = 1;
 	if (hp->clip > 0 && hp->clip / (norm + 1e-6) < 1)
 		coef = (float)(hp->clip / (norm + 1e-6));
@@ -363,7 +353,7 @@ mrt_nn_encode_ecg(mrt_nn_model *m, const float *sig, const uint8_t *missing, int
 {
 	int rc = nn_net_encode_ecg_f(m->net, sig, missing, B, h, e);
 	if (rc)
-		return fail(m, rc, "encode: batch of %d (largest %d) or out of memory", B,
+		return nn_errf(m->err, sizeof m->err, rc, "encode: batch of %d (largest %d) or out of memory", B,
 			    m->net->maxB);
 	return 0;
 }
@@ -373,9 +363,9 @@ mrt_nn_encode_text(mrt_nn_model *m, const int32_t *tok, int B, float *t)
 {
 	int rc = nn_net_encode_text_f(m->net, tok, B, t);
 	if (rc == MRT_ERANGE)
-		return fail(m, rc, "token id out of range (vocabulary %d)", m->net->c.txt_vocab);
+		return nn_errf(m->err, sizeof m->err, rc, "token id out of range (vocabulary %d)", m->net->c.txt_vocab);
 	if (rc)
-		return fail(m, rc, "encode: batch of %d (largest %d) or out of memory", B,
+		return nn_errf(m->err, sizeof m->err, rc, "encode: batch of %d (largest %d) or out of memory", B,
 			    m->net->maxB);
 	return 0;
 }
@@ -389,11 +379,11 @@ mrt_nn_reconstruct(mrt_nn_model *m, const float *sig, const uint8_t *missing,
 	mrt_nn_hparams_default(&hp);
 	hp.lambda_cma = 0;
 	if (!n->train)
-		return fail(m, MRT_EINVAL, "reconstruct needs a model made with MRT_NN_TRAIN");
+		return nn_errf(m->err, sizeof m->err, MRT_EINVAL, "reconstruct needs a model made with MRT_NN_TRAIN");
 	mrt_nn_batch b = { B, sig, missing, vis, NULL };
 	int rc = nn_net_fwdbwd_f(n, &b, &hp, NULL, 0);
 	if (rc)
-		return fail(m, rc, "reconstruct: bad batch");
+		return nn_errf(m->err, sizeof m->err, rc, "reconstruct: bad batch");
 	size_t len = (size_t)B * n->c.leads * n->c.samples;
 	if (xn)
 		memcpy(xn, n->xn, len * sizeof *xn);

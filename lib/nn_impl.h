@@ -38,6 +38,9 @@ typedef struct {
 } nn_table;
 
 void nn_table_free(nn_table *t);
+/* printf into msg[cap] (if msg) and return rc. */
+int nn_errf(char *msg, size_t cap, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 int nn_round_half_away(double x);
 /* The float build's vectorisable exp (nn_f32.c). */
 float nn_expf_fast(float x);

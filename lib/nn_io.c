@@ -16,18 +16,6 @@
 
 #define MAXMETA 64
 
-static int
-ioerr(char *err, size_t cap, int rc, const char *fmt, ...)
-{
-	if (err && cap) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 #if __has_include("safetensors.h")
 #include "safetensors.h"
 
@@ -59,9 +47,9 @@ meta_extra(metalist *l, const char *const *extra, char *err, size_t cap)
 {
 	for (size_t i = 0; extra && extra[i]; i += 2) {
 		if (!extra[i + 1])
-			return ioerr(err, cap, MRT_EINVAL, "metadata key %s without a value", extra[i]);
+			return nn_errf(err, cap, MRT_EINVAL, "metadata key %s without a value", extra[i]);
 		if (l->n >= MAXMETA)
-			return ioerr(err, cap, MRT_ERANGE, "more than %d metadata keys", MAXMETA);
+			return nn_errf(err, cap, MRT_ERANGE, "more than %d metadata keys", MAXMETA);
 		l->kv[2 * l->n] = extra[i];
 		l->kv[2 * l->n + 1] = extra[i + 1];
 		l->n++;
@@ -80,7 +68,7 @@ mrt_nn_save(const mrt_nn_model *m, const char *wpath, const char *opath,
 	if (err && cap)
 		*err = 0;
 	if (opath && !m->m)
-		return ioerr(err, cap, MRT_EINVAL, "%s: model has no optimizer state", opath);
+		return nn_errf(err, cap, MRT_EINVAL, "%s: model has no optimizer state", opath);
 	mrt_st_tensor *ts = calloc(2 * t->n, sizeof *ts);
 	char (*names)[NN_NAMELEN + 2] = calloc(2 * t->n, sizeof *names);
 	metalist *ml = calloc(1, sizeof *ml);
@@ -130,7 +118,7 @@ mrt_nn_save(const mrt_nn_model *m, const char *wpath, const char *opath,
 	}
 out:
 	if (rc == MRT_ENOMEM && err && cap && !*err)
-		ioerr(err, cap, rc, "%s: out of memory", wpath);
+		nn_errf(err, cap, rc, "%s: out of memory", wpath);
 	free(ts);
 	free(names);
 	free(ml);
@@ -145,11 +133,11 @@ meta_int(const mrt_st *st, const char *path, const char *key, int *v, char *err,
 	const char *s = mrt_st_meta(st, key);
 	char *end;
 	if (!s)
-		return ioerr(err, cap, MRT_ENOENT, "%s: metadata has no %s", path, key);
+		return nn_errf(err, cap, MRT_ENOENT, "%s: metadata has no %s", path, key);
 	errno = 0;
 	long x = strtol(s, &end, 10);
 	if (end == s || *end || errno || x < 0 || x > INT32_MAX)
-		return ioerr(err, cap, MRT_EFORMAT, "%s: metadata %s: bad number '%s'", path, key, s);
+		return nn_errf(err, cap, MRT_EFORMAT, "%s: metadata %s: bad number '%s'", path, key, s);
 	*v = (int)x;
 	return 0;
 }
@@ -159,9 +147,9 @@ find(const mrt_st *st, const char *path, const char *name, int ndim, mrt_st_tens
      char *err, size_t cap)
 {
 	if (mrt_st_find(st, name, t))
-		return ioerr(err, cap, MRT_ENOENT, "%s: missing tensor %s", path, name);
+		return nn_errf(err, cap, MRT_ENOENT, "%s: missing tensor %s", path, name);
 	if (t->ndim != ndim)
-		return ioerr(err, cap, MRT_ESHAPE, "%s: tensor %s has %d dimensions, expected %d",
+		return nn_errf(err, cap, MRT_ESHAPE, "%s: tensor %s has %d dimensions, expected %d",
 			     path, name, t->ndim, ndim);
 	return 0;
 }
@@ -179,7 +167,7 @@ tower_sizes(const mrt_st *st, const char *path, const char *pre, int *layers, in
 		if (mrt_st_find(st, name, &t))
 			break;
 		if (l >= NN_MAXLAYERS)
-			return ioerr(err, cap, MRT_ERANGE, "%s: more than %d %s blocks", path,
+			return nn_errf(err, cap, MRT_ERANGE, "%s: more than %d %s blocks", path,
 				     NN_MAXLAYERS, pre);
 	}
 	*layers = l;
@@ -203,12 +191,12 @@ config_of(const mrt_st *st, const char *path, mrt_nn_config *c, char *err, size_
 	int rc, v;
 	memset(c, 0, sizeof *c);
 	if (!fmt || strcmp(fmt, MRT_NN_FORMAT))
-		return ioerr(err, cap, MRT_EFORMAT, "%s: not a merit checkpoint (format %s)", path,
+		return nn_errf(err, cap, MRT_EFORMAT, "%s: not a merit checkpoint (format %s)", path,
 			     fmt ? fmt : "absent");
 	if (!ver || (rc = meta_int(st, path, "version", &v, err, cap)))
-		return ver ? rc : ioerr(err, cap, MRT_ENOENT, "%s: metadata has no version", path);
+		return ver ? rc : nn_errf(err, cap, MRT_ENOENT, "%s: metadata has no version", path);
 	if (v > MRT_NN_VERSION)
-		return ioerr(err, cap, MRT_EVERSION, "%s: checkpoint version %d is newer than %d",
+		return nn_errf(err, cap, MRT_EVERSION, "%s: checkpoint version %d is newer than %d",
 			     path, v, MRT_NN_VERSION);
 	snprintf(c->preset, sizeof c->preset, "%s", ps ? ps : "");
 	if ((rc = meta_int(st, path, "ecg.heads", &c->ecg_heads, err, cap)) ||
@@ -221,10 +209,10 @@ config_of(const mrt_st *st, const char *path, mrt_nn_config *c, char *err, size_
 		return rc;
 	char *end;
 	if (!mr)
-		return ioerr(err, cap, MRT_ENOENT, "%s: metadata has no mask_ratio", path);
+		return nn_errf(err, cap, MRT_ENOENT, "%s: metadata has no mask_ratio", path);
 	c->mask_ratio = strtod(mr, &end);
 	if (end == mr || *end)
-		return ioerr(err, cap, MRT_EFORMAT, "%s: metadata mask_ratio: bad number '%s'", path, mr);
+		return nn_errf(err, cap, MRT_EFORMAT, "%s: metadata mask_ratio: bad number '%s'", path, mr);
 	if ((rc = find(st, path, "ecg.patch.weight", 2, &t, err, cap)))
 		return rc;
 	c->ecg_d = (int)t.shape[0];
@@ -247,7 +235,7 @@ config_of(const mrt_st *st, const char *path, mrt_nn_config *c, char *err, size_
 		return rc;
 	char why[160];
 	if (mrt_nn_config_check(c, why, sizeof why))
-		return ioerr(err, cap, MRT_ESHAPE, "%s: inconsistent config: %s", path, why);
+		return nn_errf(err, cap, MRT_ESHAPE, "%s: inconsistent config: %s", path, why);
 	return 0;
 }
 
@@ -291,10 +279,10 @@ copy_tensors(const mrt_st *st, const char *path, const nn_table *t, const char *
 		if (rc)
 			return rc;
 		if (x.dtype != MRT_F32)
-			return ioerr(err, cap, MRT_ETYPE, "%s: tensor %s is %s, expected float32",
+			return nn_errf(err, cap, MRT_ETYPE, "%s: tensor %s is %s, expected float32",
 				     path, name, mrt_dtype_name(x.dtype));
 		if (x.shape[0] != e->shape[0] || (e->ndim == 2 && x.shape[1] != e->shape[1]))
-			return ioerr(err, cap, MRT_ESHAPE,
+			return nn_errf(err, cap, MRT_ESHAPE,
 				     "%s: tensor %s has shape [%" PRId64 ",%" PRId64 "], expected "
 				     "[%" PRId64 ",%" PRId64 "]", path, name, x.shape[0],
 				     e->ndim == 2 ? x.shape[1] : 1, e->shape[0],
@@ -303,7 +291,7 @@ copy_tensors(const mrt_st *st, const char *path, const nn_table *t, const char *
 	}
 	size_t want = t->n;
 	if (mrt_st_count(st) != want * (pre[0] ? 2 : 1))
-		return ioerr(err, cap, MRT_EFORMAT, "%s: %zu tensors, expected %zu", path,
+		return nn_errf(err, cap, MRT_EFORMAT, "%s: %zu tensors, expected %zu", path,
 			     mrt_st_count(st), want * (pre[0] ? 2 : 1));
 	return 0;
 }
@@ -327,11 +315,11 @@ mrt_nn_load(mrt_nn_model *m, const char *wpath, const char *opath, char *err, si
 	size_t total = n->tab.total;
 	int rc;
 	if (opath && !m->m)
-		return ioerr(err, cap, MRT_EINVAL, "%s: model has no optimizer state", opath);
+		return nn_errf(err, cap, MRT_EINVAL, "%s: model has no optimizer state", opath);
 	if ((rc = mrt_st_open(&st, wpath, err, cap)) || (rc = config_of(st, wpath, &c, err, cap)))
 		goto out;
 	if (!same_config(&c, &n->c)) {
-		rc = ioerr(err, cap, MRT_ESHAPE, "%s: checkpoint sizes do not match the model", wpath);
+		rc = nn_errf(err, cap, MRT_ESHAPE, "%s: checkpoint sizes do not match the model", wpath);
 		goto out;
 	}
 	/* read everything before touching the model */
@@ -348,7 +336,7 @@ mrt_nn_load(mrt_nn_model *m, const char *wpath, const char *opath, char *err, si
 		if ((rc = mrt_st_open(&so, opath, err, cap)))
 			goto out;
 		if (!(f = mrt_st_meta(so, "format")) || strcmp(f, "merit-optim")) {
-			rc = ioerr(err, cap, MRT_EFORMAT, "%s: not a merit optimizer state", opath);
+			rc = nn_errf(err, cap, MRT_EFORMAT, "%s: not a merit optimizer state", opath);
 			goto out;
 		}
 		if ((rc = copy_tensors(so, opath, &n->tab, "m.", mm, err, cap)) ||
@@ -371,7 +359,7 @@ mrt_nn_load(mrt_nn_model *m, const char *wpath, const char *opath, char *err, si
 	rc = 0;
 out:
 	if (rc == MRT_ENOMEM && err && cap)
-		ioerr(err, cap, rc, "%s: out of memory", wpath);
+		nn_errf(err, cap, rc, "%s: out of memory", wpath);
 	mrt_st_free(st);
 	mrt_st_free(so);
 	free(p);
@@ -390,7 +378,7 @@ mrt_nn_open(mrt_nn_model **m, const char *wpath, const char *opath, int max_batc
 	if (rc)
 		return rc;
 	if ((rc = mrt_nn_new(m, &c, max_batch, flags)))
-		return ioerr(err, cap, rc, "%s: cannot create the model: %s", wpath, mrt_strerror(rc));
+		return nn_errf(err, cap, rc, "%s: cannot create the model: %s", wpath, mrt_strerror(rc));
 	if ((rc = mrt_nn_load(*m, wpath, opath, err, cap))) {
 		mrt_nn_free(*m);
 		*m = NULL;
@@ -416,7 +404,7 @@ mrt_nn_meta(const mrt_nn_model *m, const char *key)
 static int
 absent(char *err, size_t cap)
 {
-	return ioerr(err, cap, MRT_ENOENT, "checkpoints need lib/safetensors, not built yet");
+	return nn_errf(err, cap, MRT_ENOENT, "checkpoints need lib/safetensors, not built yet");
 }
 
 int

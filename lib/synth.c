@@ -46,7 +46,8 @@ struct mrt_synth {
 	int64_t n;
 	double *vcg;    /* [3][n] */
 	double *lead;   /* [8][n]: I, II, V1-V6 */
-	double *tmp;    /* [n] */
+	double *el;     /* [9][n]: electrode noise */
+	double *basis;  /* [2][n]: sin, cos */
 	float *sig;     /* [12][n] */
 	mrt_synth_rec rec;
 };
@@ -76,9 +77,10 @@ mrt_synth_new(mrt_synth **sp, const mrt_synth_opts *o)
 	s->n = (int64_t)floor(ns + 0.5);
 	s->vcg = malloc(3 * s->n * sizeof *s->vcg);
 	s->lead = malloc(8 * s->n * sizeof *s->lead);
-	s->tmp = malloc(s->n * sizeof *s->tmp);
+	s->el = malloc(9 * s->n * sizeof *s->el);
+	s->basis = malloc(2 * s->n * sizeof *s->basis);
 	s->sig = malloc(MRT_SYNTH_NLEADS * s->n * sizeof *s->sig);
-	if (!s->vcg || !s->lead || !s->tmp || !s->sig) {
+	if (!s->vcg || !s->lead || !s->el || !s->basis || !s->sig) {
 		mrt_synth_free(s);
 		return MRT_ENOMEM;
 	}
@@ -93,7 +95,8 @@ mrt_synth_free(mrt_synth *s)
 		return;
 	free(s->vcg);
 	free(s->lead);
-	free(s->tmp);
+	free(s->el);
+	free(s->basis);
 	free(s->sig);
 	free(s);
 }
@@ -204,20 +207,6 @@ gauss(mrt_synth *s, double c, double sd, const double v[3])
 		Z[k] += g * v[2];
 		g *= r;
 		r *= q;
-	}
-}
-
-/* amp * sin(2 pi f t + ph) added to b[0..n) by rotation. */
-static void
-osc(double *b, int64_t n, double fs, double amp, double f, double ph)
-{
-	double c = cos(2 * PI * f / fs), sn = sin(2 * PI * f / fs);
-	double x = cos(ph), y = sin(ph);
-	for (int64_t k = 0; k < n; k++) {
-		double nx = x * c - y * sn;
-		b[k] += amp * y;
-		y = x * sn + y * c;
-		x = nx;
 	}
 }
 
@@ -528,59 +517,60 @@ qrs_area_axis(const tpl *t)
 	return atan2(af * 2 / sqrt(3.0), ai) * 180 / PI;
 }
 
-/* electrode noise: adds e to electrode el (0 RA, 1 LA, 2 LL, 3+ V1-V6) */
+/* sin and cos of 2 pi f t in S, C (rotation recurrence). */
 static void
-electrode(mrt_synth *s, int el, const double *e)
+sincos_basis(double *S, double *C, int64_t n, double fs, double f)
 {
-	int64_t n = s->n;
-	double *I = s->lead, *II = s->lead + n;
+	double c = cos(2 * PI * f / fs), sn = sin(2 * PI * f / fs), x = 1, y = 0;
 	for (int64_t k = 0; k < n; k++) {
-		double x = e[k];
-		switch (el) {
-		case 0:
-			I[k] -= x;
-			II[k] -= x;
-			for (int v = 2; v < 8; v++)
-				s->lead[v * n + k] -= x / 3;
-			break;
-		case 1:
-			I[k] += x;
-			for (int v = 2; v < 8; v++)
-				s->lead[v * n + k] -= x / 3;
-			break;
-		case 2:
-			II[k] += x;
-			for (int v = 2; v < 8; v++)
-				s->lead[v * n + k] -= x / 3;
-			break;
-		default:
-			s->lead[(el - 1) * n + k] += x;
-		}
+		double nx = x * c - y * sn;
+		S[k] = y;
+		C[k] = x;
+		y = x * sn + y * c;
+		x = nx;
 	}
 }
 
+/*
+ * Electrode noise: E[el] for the electrodes RA, LA, LL, V1-V6, then the
+ * leads: I += LA - RA, II += LL - RA, Vi += Ei - (RA + LA + LL) / 3.
+ * Wander and mains are sinusoids of shared frequencies with each
+ * electrode's own amplitude and phase (combinations of sin/cos bases).
+ */
 static void
 noise(mrt_synth *s, mrt_rng *r, const params *p)
 {
 	unsigned nz = s->o.noise;
-	double fs = s->o.fs, *e = s->tmp;
+	double fs = s->o.fs, *E = s->el, *bs = s->basis;
 	int64_t n = s->n;
-	for (int el = 0; el < 9; el++) {
-		memset(e, 0, n * sizeof *e);
-		if (nz & MRT_SYNTH_BW) {
-			osc(e, n, fs, unif(r, 0.02, 0.15), p->fr, unif(r, 0, 2 * PI));
-			osc(e, n, fs, unif(r, 0.02, 0.1), unif(r, 0.03, 0.1), unif(r, 0, 2 * PI));
+	double freq[3] = { p->fr, unif(r, 0.03, 0.1), s->o.mains };
+	memset(E, 0, 9 * n * sizeof *E);
+	for (int b = 0; b < 3; b++) {
+		double lo = b == 2 ? 0.003 : 0.02, hi = b == 0 ? 0.15 : b == 1 ? 0.1 : 0.03;
+		if (!(nz & (b == 2 ? MRT_SYNTH_MAINS : MRT_SYNTH_BW)))
+			continue;
+		sincos_basis(bs, bs + n, n, fs, freq[b]);
+		for (int el = 0; el < 9; el++) {
+			double a = unif(r, lo, hi), ph = unif(r, 0, 2 * PI);
+			double cs = a * cos(ph), ss = a * sin(ph), *e = E + el * n;
+			for (int64_t k = 0; k < n; k++)
+				e[k] += cs * bs[k] + ss * bs[n + k];
 		}
-		if (nz & MRT_SYNTH_MAINS)
-			osc(e, n, fs, unif(r, 0.003, 0.03), s->o.mains, unif(r, 0, 2 * PI));
-		if (nz & MRT_SYNTH_MUSCLE) {
-			double a = unif(r, 0.005, 0.03) * 3.4, y = 0;
-			for (int64_t k = 0; k < n; k++) {
-				y = 0.5 * y + (mrt_rng_uniform(r) - 0.5);
-				e[k] += a * y;
+	}
+	if (nz & MRT_SYNTH_MUSCLE) {
+		/* first-order low-passed uniform noise, 16-bit draws */
+		double a[9], y[9] = { 0 };
+		for (int el = 0; el < 9; el++)
+			a[el] = unif(r, 0.005, 0.03) * 3.4 / 65536;
+		for (int64_t k = 0; k < n; k++) {
+			uint64_t u = mrt_rng_next(r), v = mrt_rng_next(r), w = mrt_rng_next(r);
+			uint64_t bits[3] = { u, v, w };
+			for (int el = 0; el < 9; el++) {
+				double x = (double)((bits[el / 3] >> (16 * (el % 3))) & 0xffff) - 32767.5;
+				y[el] = 0.5 * y[el] + x;
+				E[el * n + k] += a[el] * y[el];
 			}
 		}
-		electrode(s, el, e);
 	}
 	if (nz & MRT_SYNTH_EM) {
 		int nev = 1 + (int)mrt_rng_below(r, 3);
@@ -588,11 +578,28 @@ noise(mrt_synth *s, mrt_rng *r, const params *p)
 			int el = (int)mrt_rng_below(r, 9);
 			double t0 = unif(r, 0, s->o.seconds), a = unif(r, 0.3, 1.0) *
 			    (mrt_rng_uniform(r) < 0.5 ? -1 : 1);
-			for (int64_t k = 0; k < n; k++) {
-				double t = k / fs - t0;
-				e[k] = t < 0 ? 0 : a * (exp(-t / 0.25) - exp(-t / 0.04));
+			int64_t k0 = (int64_t)ceil(t0 * fs);
+			double g1 = a * exp(-(k0 / fs - t0) / 0.25), g2 = a * exp(-(k0 / fs - t0) / 0.04);
+			double m1 = exp(-1 / (fs * 0.25)), m2 = exp(-1 / (fs * 0.04));
+			for (int64_t k = k0; k < n; k++) {
+				E[el * n + k] += g1 - g2;
+				g1 *= m1;
+				g2 *= m2;
 			}
-			electrode(s, el, e);
+		}
+	}
+	{
+		double *I = s->lead, *II = s->lead + n;
+		const double *RA = E, *LA = E + n, *LL = E + 2 * n;
+		for (int64_t k = 0; k < n; k++) {
+			I[k] += LA[k] - RA[k];
+			II[k] += LL[k] - RA[k];
+		}
+		for (int v = 0; v < 6; v++) {
+			double *V = s->lead + (2 + v) * n;
+			const double *e = E + (3 + v) * n;
+			for (int64_t k = 0; k < n; k++)
+				V[k] += e[k] - (RA[k] + LA[k] + LL[k]) * (1.0 / 3);
 		}
 	}
 }

@@ -391,11 +391,11 @@ make_beat(mrt_rng *r, uint32_t f, const params *p, tpl *t, tpl *pw, tpl *pac)
 	t->nqrs = t->n;
 	/* ST segment */
 	if (f & B(STE)) {
-		double a = unif(r, 0.15, 0.3);
+		double a = unif(r, 0.22, 0.4);
 		if (p->terr == 0) frontal(v, 0.05, 0, -a);
 		else if (p->terr == 1) frontal(v, a * 1.2, 90, 0);
 		else frontal(v, a, -10, -0.1 * a);
-		addw(t, q + 0.08, 0.045, v, 1);
+		addw(t, q + 0.07, 0.05, v, 1);
 	}
 	if (f & B(STD)) {
 		double a = unif(r, 0.1, 0.2);

@@ -17,7 +17,9 @@
 #include "../lib/synth.h"
 
 #define USAGE "ecg-synth [-f] [-F codes] [-N noises] [-n count] [-o file] [-s seed] " \
-	"[--fs hz] [--seconds s] [--hr bpm] [--omit p] [--lang en|de] [--mains 50|60]"
+	"[--fs hz] [--seconds s] [--hr bpm] [--omit p] [--lang en|de] [--mains 50|60] " \
+	"[--like ptbxl_database.csv]"
+#define MAXCODES 64
 
 struct opts {
 	mrt_synth_opts so;
@@ -87,8 +89,23 @@ pack_num(msgpack_packer *pk, const char *key, double v)
 		msgpack_pack_nil(pk);
 }
 
+/* What --like takes from a CSV row instead of the generator. */
+struct row {
+	int like;
+	const char *report;
+	int64_t fold, patient;
+	double age;              /* NaN: unknown */
+	char sex;                /* 'M', 'F' or 0 */
+	int nlab;
+	char lab[MAXCODES][32];
+	double labv[MAXCODES];
+	int nun;
+	char un[MAXCODES][32];   /* codes the waveform cannot show */
+};
+
 static int
-write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q)
+write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q,
+    const struct row *row)
 {
 	msgpack_packer *pk = mrt_writer_packer(w);
 	uint64_t h = mrt_rng_hash(0, id, strlen(id));
@@ -98,7 +115,7 @@ write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q)
 	for (int l = 0; l < MRT_SYNTH_NLEADS; l++)
 		mrt_synth_quantize(rec->sig + l * rec->samples, q + l * rec->samples,
 		    (size_t)rec->samples, l == rec->missing ? 1 : 1000);
-	if ((e = mrt_writer_begin(w, 15)) != 0)
+	if ((e = mrt_writer_begin(w, row->like ? 16 : 15)) != 0)
 		return e;
 	mrt_pack_kv_str(pk, "id", id);
 	mrt_pack_kv_f64(pk, "fs", rec->fs);
@@ -119,9 +136,15 @@ write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q)
 	msgpack_pack_array(pk, rec->missing >= 0);
 	if (rec->missing >= 0)
 		mrt_pack_str(pk, mrt_synth_leads[rec->missing]);
-	mrt_pack_kv_str(pk, "report", rec->report);
+	mrt_pack_kv_str(pk, "report", row->like ? row->report : rec->report);
 	mrt_pack_str(pk, "labels");
-	{
+	if (row->like) {
+		msgpack_pack_map(pk, (size_t)row->nlab);
+		for (int i = 0; i < row->nlab; i++) {
+			mrt_pack_str(pk, row->lab[i]);
+			msgpack_pack_double(pk, row->labv[i]);
+		}
+	} else {
 		int n = 0;
 		for (int c = 0; c < MRT_SYNTH_NCODES; c++)
 			n += (rec->findings >> c) & 1;
@@ -132,10 +155,20 @@ write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q)
 				msgpack_pack_double(pk, 100.0);
 			}
 	}
-	mrt_pack_kv_int(pk, "fold", 1 + (int64_t)(h % 10));
-	mrt_pack_kv_int(pk, "patient", 1 + (int64_t)((h >> 8) % 1000000));
-	mrt_pack_kv_int(pk, "age", rec->age);
-	mrt_pack_kv_str(pk, "sex", rec->sex == 'M' ? "M" : "F");
+	mrt_pack_kv_int(pk, "fold", row->like ? row->fold : 1 + (int64_t)(h % 10));
+	mrt_pack_kv_int(pk, "patient", row->like ? row->patient :
+	    1 + (int64_t)((h >> 8) % 1000000));
+	if (row->like) {
+		pack_num(pk, "age", row->age);
+		mrt_pack_str(pk, "sex");
+		if (row->sex)
+			mrt_pack_str(pk, row->sex == 'M' ? "M" : "F");
+		else
+			msgpack_pack_nil(pk);
+	} else {
+		mrt_pack_kv_int(pk, "age", rec->age);
+		mrt_pack_kv_str(pk, "sex", rec->sex == 'M' ? "M" : "F");
+	}
 	mrt_pack_kv_str(pk, "source", "synth");
 	mrt_pack_str(pk, "truth");
 	msgpack_pack_map(pk, 7);
@@ -147,8 +180,215 @@ write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q)
 	mrt_pack_str(pk, "findings");
 	pack_codes(pk, rec->findings);
 	mrt_pack_str(pk, "omitted");
-	pack_codes(pk, rec->omitted);
+	pack_codes(pk, row->like ? 0 : rec->omitted);
+	if (row->like) {
+		mrt_pack_str(pk, "unshown");
+		msgpack_pack_array(pk, (size_t)row->nun);
+		for (int i = 0; i < row->nun; i++)
+			mrt_pack_str(pk, row->un[i]);
+	}
 	return mrt_writer_end(w);
+}
+
+
+/*
+ * One CSV record (RFC 4180: quoted fields hold commas, newlines and doubled
+ * quotes) from *pp: fields are unescaped in place and NUL-terminated; up to
+ * cap pointers go to f.  Returns the field count, 0 at the end, -1 for an
+ * unterminated quote.  The buffer must have a byte to spare after end.
+ */
+static int
+csv_row(char **pp, char *end, char **f, int cap)
+{
+	char *p = *pp;
+	int n = 0;
+	while (p < end && (*p == '\n' || *p == '\r'))   /* blank lines */
+		p++;
+	if (p >= end)
+		return 0;
+	for (;;) {
+		char *start = p, *w = p, c;
+		int q = 0;
+		if (*p == '"') {
+			q = 1;
+			p++;
+		}
+		for (;;) {
+			if (p >= end) {
+				if (q)
+					return -1;
+				break;
+			}
+			if (q) {
+				if (*p == '"' && p + 1 < end && p[1] == '"') {
+					*w++ = '"';
+					p += 2;
+				} else if (*p == '"') {
+					q = 0;
+					p++;
+				} else
+					*w++ = *p++;
+			} else if (*p == ',' || *p == '\n' || *p == '\r')
+				break;
+			else
+				*w++ = *p++;
+		}
+		c = p < end ? *p : '\n';
+		*w = 0;
+		if (n < cap)
+			f[n] = start;
+		n++;
+		if (c == ',') {
+			p++;
+			continue;
+		}
+		/* the terminator may have been overwritten by the NUL: use c */
+		if (p < end) {
+			p++;
+			if (c == '\r' && p < end && *p == '\n')
+				p++;
+		}
+		break;
+	}
+	*pp = p;
+	return n;
+}
+
+/* Codes PTB-XL uses for what the generator draws under another code. */
+static int
+code_alias(const char *c)
+{
+	static const struct { const char *from; int to; } tab[] = {
+		{ "ILMI", MRT_SYNTH_IMI }, { "IPLMI", MRT_SYNTH_IMI }, { "IPMI", MRT_SYNTH_IMI },
+		{ "ALMI", MRT_SYNTH_AMI }, { "VCLVH", MRT_SYNTH_LVH }, { "LPR", MRT_SYNTH_1AVB },
+	};
+	int k = mrt_synth_code_parse(c, strlen(c));
+	for (size_t i = 0; k < 0 && i < sizeof tab / sizeof tab[0]; i++)
+		if (strcmp(c, tab[i].from) == 0)
+			k = tab[i].to;
+	return k;
+}
+
+/* A Python dict literal {'CODE': 100.0, ...} into row->lab/labv; 0 or -1. */
+static int
+pydict(const char *s, struct row *row)
+{
+	row->nlab = 0;
+	while (*s == ' ') s++;
+	if (*s++ != '{')
+		return -1;
+	for (;;) {
+		char qc, *end;
+		size_t n;
+		while (*s == ' ') s++;
+		if (*s == '}')
+			return s[1] == 0 ? 0 : -1;
+		if (*s != '\'' && *s != '"')
+			return -1;
+		qc = *s++;
+		n = strcspn(s, (char[]){ qc, 0 });
+		if (s[n] != qc || n == 0 || n >= sizeof row->lab[0] || row->nlab == MAXCODES)
+			return -1;
+		memcpy(row->lab[row->nlab], s, n);
+		row->lab[row->nlab][n] = 0;
+		s += n + 1;
+		while (*s == ' ') s++;
+		if (*s++ != ':')
+			return -1;
+		row->labv[row->nlab] = strtod(s, &end);
+		if (end == s || !isfinite(row->labv[row->nlab]))
+			return -1;
+		row->nlab++;
+		s = end;
+		while (*s == ' ') s++;
+		if (*s == ',')
+			s++;
+		else if (*s != '}')
+			return -1;
+	}
+}
+
+/* --like: one record per row of a PTB-XL database CSV. */
+static void
+like(const char *path, mrt_synth *s, mrt_writer *w, const struct opts *op,
+    long long limit, int16_t *q, const char *out)
+{
+	static const char *const want[] = { "ecg_id", "patient_id", "age", "sex", "report",
+		"scp_codes", "strat_fold" };
+	enum { ID, PAT, AGE, SEX, REP, SCP, FOLD, NCOL };
+	FILE *f = fopen(path, "rb");
+	char *buf, *p, *end, *fl[256];
+	long len;
+	int col[NCOL], nf;
+	long long nrow = 0;
+	static struct row row;
+
+	if (f == NULL)
+		flt_die("%s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+		flt_die("%s: %s", path, strerror(errno));
+	if ((buf = malloc((size_t)len + 1)) == NULL)
+		flt_die("%s: %s", path, strerror(errno));
+	if (fread(buf, 1, (size_t)len, f) != (size_t)len)
+		flt_die("%s: read error", path);
+	fclose(f);
+	p = buf;
+	end = buf + len;
+	nf = csv_row(&p, end, fl, 256);
+	if (nf <= 0)
+		flt_die("%s: no header row", path);
+	for (int c = 0; c < NCOL; c++) {
+		col[c] = -1;
+		for (int i = 0; i < nf && i < 256; i++)
+			if (strcmp(fl[i], want[c]) == 0)
+				col[c] = i;
+		if (col[c] < 0)
+			flt_die("%s: no column %s", path, want[c]);
+	}
+	while (limit < 0 || nrow < limit) {
+		const mrt_synth_rec *rec;
+		char id[64], *e1;
+		uint32_t mask = 0;
+		int n = csv_row(&p, end, fl, 256), e;
+		if (n == 0)
+			break;
+		nrow++;
+		if (n < 0)
+			flt_die("%s: row %lld: unterminated quote", path, nrow);
+		if (n != nf)
+			flt_die("%s: row %lld: %d fields, the header has %d", path, nrow, n, nf);
+		memset(&row, 0, sizeof row);
+		row.like = 1;
+		if (!fl[col[ID]][0] || strlen(fl[col[ID]]) >= sizeof id)
+			flt_die("%s: row %lld: no ecg_id", path, nrow);
+		snprintf(id, sizeof id, "%s", fl[col[ID]]);
+		row.report = fl[col[REP]];
+		row.patient = (int64_t)strtod(fl[col[PAT]], NULL);
+		row.age = fl[col[AGE]][0] ? strtod(fl[col[AGE]], &e1) : NAN;
+		row.sex = strcmp(fl[col[SEX]], "0") == 0 ? 'M' : strcmp(fl[col[SEX]], "1") == 0 ? 'F' : 0;
+		row.fold = strtol(fl[col[FOLD]], &e1, 10);
+		if (*e1 || row.fold < 1 || row.fold > 10)
+			flt_die("%s: row %lld: strat_fold: not 1 to 10: %s", path, nrow, fl[col[FOLD]]);
+		if (pydict(fl[col[SCP]], &row) != 0)
+			flt_die("%s: row %lld: scp_codes: not a dict of codes: %s", path, nrow,
+			    fl[col[SCP]]);
+		for (int i = 0; i < row.nlab; i++) {
+			int k = code_alias(row.lab[i]);
+			if (k >= 0)
+				mask |= MRT_SYNTH_BIT(k);
+		}
+		if ((e = mrt_synth_make(s, mrt_rng_hash(op->seed, id, strlen(id)),
+		    mask ? mask : MRT_SYNTH_BIT(MRT_SYNTH_SR), &rec)) != 0)
+			flt_die("%s: row %lld: %s", path, nrow, mrt_strerror(e));
+		/* codes not drawn: unknown to the model or dropped as conflicting */
+		for (int i = 0; i < row.nlab; i++) {
+			int k = code_alias(row.lab[i]);
+			if (k < 0 || !(rec->findings & MRT_SYNTH_BIT(k)))
+				strcpy(row.un[row.nun++], row.lab[i]);
+		}
+		flt_check_write(write_rec(w, rec, id, q, &row), out);
+	}
+	free(buf);
 }
 
 int
@@ -161,16 +401,19 @@ main(int argc, char **argv)
 		{ "omit", required_argument, NULL, 4 },
 		{ "lang", required_argument, NULL, 5 },
 		{ "mains", required_argument, NULL, 6 },
+		{ "like", required_argument, NULL, 7 },
 		{ "seed", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct opts op;
-	const char *out = NULL;
+	const char *out = NULL, *likef = NULL;
+	int nset = 0;
 	int c, force = 0, e;
 	mrt_synth *s;
 	mrt_writer *w;
 	FILE *f;
 	int16_t *q;
+	static const struct row gen;
 
 	flt_init(argv[0]);
 	mrt_synth_opts_default(&op.so);
@@ -183,7 +426,7 @@ main(int argc, char **argv)
 		case 'f': force = 1; break;
 		case 'F': op.want = parse_codes(optarg); break;
 		case 'N': op.so.noise = parse_noise(optarg); break;
-		case 'n': op.count = flt_num(optarg, 0, LLONG_MAX, "-n"); break;
+		case 'n': op.count = flt_num(optarg, 0, LLONG_MAX, "-n"); nset = 1; break;
 		case 'o': out = optarg; break;
 		case 's': op.seed = (uint64_t)flt_num(optarg, 0, LLONG_MAX, "-s"); break;
 		case 1: op.so.fs = flt_real(optarg, 50, 10000, "--fs"); break;
@@ -199,6 +442,7 @@ main(int argc, char **argv)
 			if (op.so.mains != 50 && op.so.mains != 60)
 				flt_die("--mains: not 50 or 60: %s", optarg);
 			break;
+		case 7: likef = optarg; break;
 		default: flt_usage(USAGE);
 		}
 	}
@@ -213,14 +457,16 @@ main(int argc, char **argv)
 		flt_die("%s", strerror(errno));
 	f = flt_out_open(out, force);
 	w = flt_writer(f, 3);
-	for (long long i = 0; i < op.count; i++) {
+	if (likef)
+		like(likef, s, w, &op, nset ? op.count : -1, q, out);
+	for (long long i = 0; !likef && i < op.count; i++) {
 		char id[64];
 		const mrt_synth_rec *rec;
 		snprintf(id, sizeof id, "synth%llu-%06lld", (unsigned long long)op.seed, i + 1);
 		if ((e = mrt_synth_make(s, mrt_rng_hash(op.seed, id, strlen(id)), op.want,
 		    &rec)) != 0)
 			flt_die("%s: %s", id, mrt_strerror(e));
-		flt_check_write(write_rec(w, rec, id, q), out);
+		flt_check_write(write_rec(w, rec, id, q, &gen), out);
 	}
 	flt_writer_done(w, f, out);
 	mrt_synth_free(s);

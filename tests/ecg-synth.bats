@@ -81,3 +81,39 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
 	[ ! -e a.ecgz ]
 	refute_leftovers .
 }
+
+@test "--like: one record per CSV row, with the row's id, report, fold, age, sex and labels" {
+	csv=$FIX/ptbxl-head/ptbxl_database.csv
+	ecg-synth --like "$csv" -N none -o a.ecgz
+	[ "$(ecg-dump a.ecgz | wc -l)" = 30 ]
+	run bash -c "ecg-head -n 1 a.ecgz | ecg-dump | jq -c '[.id, .report, .fold, .age, .sex, .patient, .labels, .unshown, .sig.shape]'"
+	assert_output '["1","sinusrhythmus periphere niederspannung",3,56,"F",15709,{"NORM":100,"LVOLT":0,"SR":0},["NORM"],[12,5000]]'
+	# quoted fields with commas come through whole
+	[ "$(ecg-dump a.ecgz | jq -r 'select(.id == "7") | .report')" = "$(python3 -c 'import csv,sys; print([r for r in csv.DictReader(open(sys.argv[1])) if r["ecg_id"] == "7"][0]["report"])' "$csv")" ]
+	# every label is drawn (truth.findings, aliases such as ILMI -> IMI) or listed unshown
+	[ "$(ecg-dump a.ecgz | jq '. as $r | [.labels | keys[] | select(. as $c | ($r.unshown | index($c)) == null) | {"ILMI":"IMI","IPLMI":"IMI","IPMI":"IMI","ALMI":"AMI","VCLVH":"LVH","LPR":"1AVB"}[.] // . | . as $c | ($r.truth.findings | index($c)) != null] | all' | sort -u)" = true ]
+	[ "$(ecg-dump a.ecgz | jq -r 'select(.id == "18") | .truth.findings | join(",")')" = AFLT ]
+	# -n takes the first rows; the seed changes waveforms, not rows
+	[ "$(ecg-synth --like "$csv" -n 4 | ecg-dump | jq -r .id | tr '\n' ' ')" = "1 2 3 4 " ]
+}
+
+@test "--like: bad CSV input is an error naming the file and row" {
+	printf 'ecg_id,patient_id,age,sex,report,strat_fold\n1,2,3,0,x,1\n' > nocol.csv
+	run --separate-stderr ecg-synth --like nocol.csv -o a.ecgz
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "ecg-synth: nocol.csv: no column scp_codes" ]
+	printf 'ecg_id,patient_id,age,sex,report,scp_codes,strat_fold\n1,2,3,0,x,"{'"'"'SR'"'"': 0.0}",1\n2,2,3,0,x,"[SR]",1\n' > bad.csv
+	run --separate-stderr ecg-synth --like bad.csv -o a.ecgz
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "ecg-synth: bad.csv: row 2: scp_codes: not a dict of codes: [SR]" ]
+	printf 'ecg_id,patient_id,age,sex,report,scp_codes,strat_fold\n1,2,3,0,"open,{},1\n' > quote.csv
+	run --separate-stderr ecg-synth --like quote.csv -o a.ecgz
+	[ "$stderr" = "ecg-synth: quote.csv: row 1: unterminated quote" ]
+	printf 'ecg_id,patient_id,age,sex,report,scp_codes,strat_fold\n1,2,3,0,x,{},11\n' > fold.csv
+	run --separate-stderr ecg-synth --like fold.csv -o a.ecgz
+	[ "$stderr" = "ecg-synth: fold.csv: row 1: strat_fold: not 1 to 10: 11" ]
+	run --separate-stderr ecg-synth --like nothere.csv -o a.ecgz
+	[ "$stderr" = "ecg-synth: nothere.csv: No such file or directory" ]
+	[ ! -e a.ecgz ]
+	refute_leftovers .
+}

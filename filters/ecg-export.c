@@ -19,6 +19,10 @@
 #define USAGE "ecg-export --wfdb dir [-g gain] [file]"
 #define MAXLEADS 64
 
+/* buffers at file scope: still reachable when flt_die() exits */
+static int32_t *d;
+static float *fx;
+
 static void
 put16(FILE *f, int v)
 {
@@ -66,7 +70,6 @@ main(int argc, char **argv)
 	int c;
 	FILE *inf;
 	mrt_reader *r;
-	int32_t *d = NULL;
 	size_t cap = 0;
 
 	flt_init(argv[0]);
@@ -133,7 +136,7 @@ main(int argc, char **argv)
 			if (t.dtype == MRT_I64 || mrt_tensor_to_i32(&t, d) != 0)
 				flt_die_rec(r, in, "sig values do not fit in 32 bits");
 		} else {
-			float *x = malloc((size_t)t.n * sizeof *x);
+			float *x = fx = malloc((size_t)t.n * sizeof *x);
 			if (x == NULL)
 				flt_die("%s", strerror(errno));
 			mrt_tensor_to_f32(&t, x);
@@ -143,6 +146,7 @@ main(int argc, char **argv)
 				    -32768;
 			}
 			free(x);
+			fx = NULL;
 		}
 		for (int64_t i = 0; i < t.n; i++)
 			if (d[i] > 32767 || d[i] < -32768)

@@ -19,6 +19,8 @@
 #define LEFT 5.0
 #define TOP 12.0
 
+static float *x;   /* file scope: still reachable when flt_die() exits */
+
 static const char *const std[12] = {
 	"I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"
 };
@@ -161,7 +163,6 @@ main(int argc, char **argv)
 	int c;
 	FILE *inf, *f = NULL;
 	mrt_reader *r;
-	float *x = NULL;
 	size_t cap = 0;
 
 	flt_init(argv[0]);

@@ -21,6 +21,11 @@
 	"[--like ptbxl_database.csv]"
 #define MAXCODES 64
 
+/* file scope: still reachable when flt_die() exits */
+static mrt_synth *s;
+static int16_t *q;
+static char *csvbuf;
+
 struct opts {
 	mrt_synth_opts so;
 	uint64_t seed;
@@ -327,7 +332,7 @@ like(const char *path, mrt_synth *s, mrt_writer *w, const struct opts *op,
 		flt_die("%s: %s", path, strerror(errno));
 	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
 		flt_die("%s: %s", path, strerror(errno));
-	if ((buf = malloc((size_t)len + 1)) == NULL)
+	if ((buf = csvbuf = malloc((size_t)len + 1)) == NULL)
 		flt_die("%s: %s", path, strerror(errno));
 	if (fread(buf, 1, (size_t)len, f) != (size_t)len)
 		flt_die("%s: read error", path);
@@ -409,10 +414,8 @@ main(int argc, char **argv)
 	const char *out = NULL, *likef = NULL;
 	int nset = 0;
 	int c, force = 0, e;
-	mrt_synth *s;
 	mrt_writer *w;
 	FILE *f;
-	int16_t *q;
 	static const struct row gen;
 
 	flt_init(argv[0]);

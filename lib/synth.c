@@ -335,7 +335,7 @@ draw_params(mrt_rng *r, uint32_t f, double want_hr, params *p)
 	p->axis = (f & B(LAFB)) ? unif(r, -80, -52) : (f & B(CLBBB)) ? unif(r, -30, 40) :
 	    (f & B(LVH)) ? unif(r, -20, 40) : unif(r, -15, 85);
 	p->A = unif(r, 0.9, 1.5);
-	if (f & B(LVH)) p->A *= unif(r, 2.1, 2.6);
+	if (f & B(LVH)) p->A *= unif(r, 1.5, 1.9);
 	if (f & B(LVOLT)) p->A *= unif(r, 0.25, 0.33);
 	p->terr = (f & B(IMI)) ? 1 : (f & (B(AMI) | B(ASMI))) ? 0 : (int)mrt_rng_below(r, 3);
 	p->npvc = 1 + (int)mrt_rng_below(r, 3);

@@ -45,6 +45,10 @@ median(double *v, int n)
 typedef struct {
 	int nb, miss, extra;
 	double hr, rrcv, qrs, pr, axis;
+	double sokolow;          /* S in V1 + the larger R in V5, V6 (mV) */
+	double limbpp, precpp;   /* largest QRS peak-to-peak, limb / chest */
+	int nw;                  /* per measured beat: time (s), QRS width (ms) */
+	double wt[256], wq[256];
 } meas;
 
 /* Measure a noise-free record: beats, RR, QRS width, PR (lead II), axis. */
@@ -52,7 +56,7 @@ static void
 measure(const mrt_synth_rec *r, meas *m)
 {
 	static int64_t bt[2048], on[2048], off[2048];
-	static double e[600000], w[2048], p[2048];
+	static double e[600000], w[2048], p[2048], sok[2048], lpp[2048], cpp[2048];
 	int64_t n = r->samples;
 	double fs = r->fs, mean = 0, sd = 0;
 	int nb, nw = 0, np = 0;
@@ -113,10 +117,35 @@ measure(const mrt_synth_rec *r, meas *m)
 		for (int64_t j = pk; j <= hi && j - o2 <= gap; j++)
 			if (e[j] > thr)
 				o2 = j;
-		/* net areas over the QRS and 16 ms either side (Gaussian tails) */
+		/* net areas over the QRS and 16 ms either side (Gaussian tails),
+		 * conducted beats only (the axis is theirs) */
 		on[nw] = o1 - (int64_t)(0.016 * fs);
 		off[nw] = o2 + 1 + (int64_t)(0.016 * fs);
-		w[nw++] = (double)(o2 - o1) / fs * 1000;
+		for (int b = 0; b < r->nbeats; b++)
+			if (r->kind[b] == 'V' && k / fs >= r->beat[b] && k / fs < r->beat[b] + 0.2)
+				on[nw] = off[nw] = 0;
+		w[nw] = (double)(o2 - o1) / fs * 1000;
+		if (nw < 256) {
+			m->wt[nw] = (double)k / fs;
+			m->wq[nw] = w[nw];
+		}
+		{
+			double mn[12], mx[12], lp = 0, cp = 0;
+			for (int l = 0; l < 12; l++) {
+				mn[l] = 1e9;
+				mx[l] = -1e9;
+				for (int64_t j = o1; j <= o2; j++) {
+					mn[l] = fmin(mn[l], r->sig[l * n + j]);
+					mx[l] = fmax(mx[l], r->sig[l * n + j]);
+				}
+				if (l < 6) lp = fmax(lp, mx[l] - mn[l]);
+				else cp = fmax(cp, mx[l] - mn[l]);
+			}
+			sok[nw] = -mn[6] + fmax(mx[10], mx[11]);
+			lpp[nw] = lp;
+			cpp[nw] = cp;
+		}
+		nw++;
 		/* P wave: largest lead II value 40-400 ms before the QRS onset */
 		{
 			const float *II = r->sig + n;
@@ -135,6 +164,10 @@ measure(const mrt_synth_rec *r, meas *m)
 		}
 	}
 	m->axis = mrt_synth_axis(r->sig, n, on, off, nw);
+	m->nw = nw < 256 ? nw : 256;
+	m->sokolow = median(sok, nw);
+	m->limbpp = median(lpp, nw);
+	m->precpp = median(cpp, nw);
 	m->qrs = median(w, nw);
 	m->pr = median(p, np);
 }
@@ -323,10 +356,14 @@ main(void)
 			{ B(STACH), 120, "STACH 120" }, { B(SR), 0, "SR" },
 			{ B(AFIB), 0, "AFIB" }, { B(CLBBB), 0, "CLBBB" }, { B(CRBBB), 0, "CRBBB" },
 			{ B(1AVB), 65, "1AVB" }, { B(LAFB), 0, "LAFB" }, { B(AFLT), 0, "AFLT" },
+			{ B(LVH), 0, "LVH" }, { B(LVOLT), 0, "LVOLT" }, { B(WPW), 70, "WPW" },
+			{ B(PVC), 70, "PVC" },
 		};
+		double sok_sr = 0, lpp_sr = 0, cpp_sr = 0;
 		double cv_sr = 0, cv_af = 0;
 		for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-			double q[20], pr[20], ax[20], cv = 0;
+			double q[20], pr[20], ax[20], sk[20], lp[20], cp[20], cv = 0;
+			int wide_pvc = 0, npvc = 0;
 			int N = 20;
 			mrt_synth_opts_default(&o);
 			o.noise = 0;
@@ -349,6 +386,20 @@ main(void)
 				    ((cases[c].f & B(CRBBB)) ? 25 : 15),
 				    "%s: measured axis %.0f, truth %.0f", cases[c].name, m.axis, r->axis);
 				q[i] = m.qrs;
+				sk[i] = m.sokolow;
+				lp[i] = m.limbpp;
+				cp[i] = m.precpp;
+				/* premature ventricular beats: early and wide */
+				for (int b = 0; b < r->nbeats; b++) {
+					if (r->kind[b] != 'V')
+						continue;
+					for (int j = 0; j < m.nw; j++)
+						if (m.wt[j] >= r->beat[b] && m.wt[j] < r->beat[b] + 0.2) {
+							npvc++;
+							wide_pvc += m.wq[j] > 120 && b > 0 &&
+							    r->beat[b] - r->beat[b - 1] < 0.75 * 60 / r->hr;
+						}
+				}
 				pr[i] = m.pr;
 				ax[i] = m.axis;
 				cv += m.rrcv / N;
@@ -360,9 +411,31 @@ main(void)
 			}
 			printf("%-9s QRS %5.1f ms  PR %5.1f ms  axis %5.1f  RR CV %.3f\n",
 			    cases[c].name, median(q, N), median(pr, N), median(ax, N), cv);
+			printf("          Sokolow %.2f mV, QRS p-p limb %.2f chest %.2f mV\n",
+			    median(sk, N), median(lp, N), median(cp, N));
+			if (cases[c].f == B(SR) && cases[c].hr == 0) {
+				sok_sr = median(sk, N);
+				lpp_sr = median(lp, N);
+				cpp_sr = median(cp, N);
+			}
+			if (cases[c].f & B(LVH))
+				CHECK(median(sk, N) > 3.5 && sok_sr < 3.5, "Sokolow LVH %.2f, SR %.2f",
+				    median(sk, N), sok_sr);
+			if (cases[c].f & B(LVOLT))
+				CHECK(median(lp, N) < 0.5 && median(cp, N) < 1.0 && lpp_sr >= 0.5 &&
+				    cpp_sr >= 1.0, "low voltage: limb %.2f chest %.2f (SR %.2f %.2f)",
+				    median(lp, N), median(cp, N), lpp_sr, cpp_sr);
+			if (cases[c].f & B(WPW))
+				CHECK(median(pr, N) < 120, "WPW PR %.1f", median(pr, N));
+			if (cases[c].f & B(PVC)) {
+				printf("          %d PVCs measured, %d early and wider than 120 ms\n",
+				    npvc, wide_pvc);
+				CHECK(npvc >= N && wide_pvc >= 0.9 * npvc, "PVCs: %d of %d early and wide",
+				    wide_pvc, npvc);
+			}
 			if (cases[c].f & (B(CLBBB) | B(CRBBB)))
 				CHECK(median(q, N) > 120, "%s QRS %.1f ms", cases[c].name, median(q, N));
-			else
+			else if (!(cases[c].f & B(WPW)))
 				CHECK(median(q, N) < 120, "%s QRS %.1f ms", cases[c].name, median(q, N));
 			if (cases[c].f & B(1AVB))
 				CHECK(median(pr, N) > 200, "1AVB PR %.1f", median(pr, N));

@@ -49,6 +49,8 @@ struct mrt_synth {
 	double *el;     /* [9][n]: electrode noise */
 	double *basis;  /* [2][n]: sin, cos */
 	float *sig;     /* [12][n] */
+	double all[MAXALL];   /* beat onsets, also outside the record */
+	char kind[MAXALL];
 	mrt_synth_rec rec;
 };
 
@@ -608,8 +610,8 @@ int
 mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
     const mrt_synth_rec **out)
 {
-	static double all[MAXALL];
-	static char kind[MAXALL];
+	double *all = s->all;
+	char *kind = s->kind;
 	mrt_rng rng, *r = &rng;
 	mrt_synth_rec *rec = &s->rec;
 	params p;

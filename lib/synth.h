@@ -23,7 +23,7 @@
 #include "err.h"
 
 #define MRT_SYNTH_NLEADS 12
-#define MRT_SYNTH_MAXBEATS 1024
+#define MRT_SYNTH_MAXBEATS 2560   /* 600 s at 250 bpm */
 
 /* Findings (bit i of a finding mask is code i). */
 enum {

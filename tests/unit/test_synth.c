@@ -268,6 +268,19 @@ main(void)
 	CHECK(mrt_synth_code_parse("STE_", 4) == MRT_SYNTH_STE, "STE_");
 	CHECK(mrt_synth_code_parse("ISCAL", 5) == -1, "ISCAL parsed");
 
+	/* ---- a long fast record has beats to its end ---- */
+	mrt_synth_opts_default(&o);
+	o.seconds = 600;
+	o.fs = 100;
+	o.hr = 190;
+	o.noise = 0;
+	mrt_synth_new(&s, &o);
+	mrt_synth_make(s, 5, B(SR), &r);
+	CHECK(r->nbeats > 1850 && r->beat[r->nbeats - 1] > 599 && fabs(r->hr - 190) < 3,
+	    "600 s at 190 bpm: %d beats, last at %.1f s, %.1f bpm", r->nbeats,
+	    r->beat[r->nbeats - 1], r->hr);
+	mrt_synth_free(s);
+
 	/* ---- limb-lead relations, exact ---- */
 	for (int nz = 0; nz < 2; nz++) {
 		mrt_synth_opts_default(&o);

@@ -152,8 +152,7 @@ int mrt_nn_read_config(const char *weights_path, mrt_nn_config *c, char *err, si
  * from its metadata; with optim_path (needs MRT_NN_TRAIN) the moments and
  * step of that file too.  A missing or extra tensor, a wrong dtype or shape,
  * or sizes that differ from the model's is an error, and then the model is
- * left as it was.  Until lib/safetensors is built every checkpoint function
- * returns MRT_ENOENT. */
+ * left as it was. */
 int mrt_nn_load(mrt_nn_model *m, const char *weights_path, const char *optim_path,
 		char *err, size_t errcap);
 /* Convenience: read the config, create, load. */

@@ -13,11 +13,9 @@
 #include "nn.h"
 #include "nn_impl.h"
 #include "nn_model.h"
+#include "safetensors.h"
 
 #define MAXMETA 64
-
-#if __has_include("safetensors.h")
-#include "safetensors.h"
 
 /* Metadata list: fixed keys then the caller's extras, into kv[] with the
  * values formatted in buf. */
@@ -398,57 +396,3 @@ mrt_nn_meta(const mrt_nn_model *m, const char *key)
 {
 	return m->st ? mrt_st_meta(m->st, key) : NULL;
 }
-
-#else /* lib/safetensors.h not there yet: link, fail at run time */
-
-static int
-absent(char *err, size_t cap)
-{
-	return nn_errf(err, cap, MRT_ENOENT, "checkpoints need lib/safetensors, not built yet");
-}
-
-int
-mrt_nn_save(const mrt_nn_model *m, const char *wpath, const char *opath,
-	    const char *const *extra, char *err, size_t cap)
-{
-	(void)m, (void)wpath, (void)opath, (void)extra;
-	return absent(err, cap);
-}
-
-int
-mrt_nn_read_config(const char *path, mrt_nn_config *c, char *err, size_t cap)
-{
-	(void)path, (void)c;
-	return absent(err, cap);
-}
-
-int
-mrt_nn_load(mrt_nn_model *m, const char *wpath, const char *opath, char *err, size_t cap)
-{
-	(void)m, (void)wpath, (void)opath;
-	return absent(err, cap);
-}
-
-int
-mrt_nn_open(mrt_nn_model **m, const char *wpath, const char *opath, int max_batch, int flags,
-	    char *err, size_t cap)
-{
-	(void)wpath, (void)opath, (void)max_batch, (void)flags;
-	*m = NULL;
-	return absent(err, cap);
-}
-
-void
-nn_meta_clear(mrt_nn_model *m)
-{
-	(void)m;
-}
-
-const char *
-mrt_nn_meta(const mrt_nn_model *m, const char *key)
-{
-	(void)m, (void)key;
-	return NULL;
-}
-
-#endif

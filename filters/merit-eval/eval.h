@@ -1,0 +1,117 @@
+/*
+ * eval.h: what merit-eval's subcommands share.  One file per subcommand
+ * (probe.c, retrieval.c, compare.c, describe.c); data.c reads a stream into
+ * memory, report.c evaluates class scores and writes tables, JSON and
+ * score files.  A new subcommand (zeroshot.c) defines its cmd_ function
+ * and main.c finds it (see main.c).
+ */
+#ifndef MERIT_EVAL_H
+#define MERIT_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "../filter.h"
+#include "../../lib/labels.h"
+
+enum { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, NSPLIT };
+extern const char *const split_names[NSPLIT];
+
+/* Which records to read and how to label them. */
+struct dsopts {
+	const char *in;         /* stream path or "-" */
+	const char *feat;       /* feature field (NULL: none) */
+	const char *labfield;   /* label field (NULL: no labels) */
+	int task;               /* MRT_LABELS_* */
+	const char *scp;        /* scp_statements.csv for PTB-XL tasks */
+	uint64_t folds[NSPLIT]; /* bit f: fold f belongs to the split */
+};
+
+/* Records of the train, validation and test folds, in stream order. */
+struct ds {
+	size_t n, d;
+	char **id;
+	int *fold;
+	int *split;             /* SPLIT_* */
+	float *x;               /* [n][d] features (d = 0: none read) */
+	mrt_labels *L;          /* classes */
+	size_t nclass;
+	uint8_t *y;             /* [nclass][n] */
+	size_t dropped;         /* records without a label of the task */
+	size_t skipped;         /* records of other folds */
+};
+
+void ds_opts_init(struct dsopts *o);
+/* Parse "1-8" / "9" / "1,3,5-7" into a fold mask; dies on error. */
+uint64_t ds_folds(const char *s, const char *what);
+void ds_load(struct ds *ds, const struct dsopts *o);
+void ds_free(struct ds *ds);
+/* Indices of the records of split s (count in *n). */
+size_t *ds_split(const struct ds *ds, int s, size_t *n);
+/* "1-8" for a fold mask, into buf. */
+const char *ds_folds_str(uint64_t mask, char *buf, size_t cap);
+
+/* The options every scoring subcommand shares. */
+struct outopts {
+	const char *json, *tsv, *scores, *name;
+	size_t nboot;
+	uint64_t seed;
+};
+
+/* Test metrics of one set of class scores. */
+struct evalres {
+	double val_macro_auroc;
+	double macro_auroc, macro_f1;
+	double auroc_lo, auroc_hi, f1_lo, f1_hi;
+	size_t nclass;
+	double *auroc, *f1, *thresh;   /* [nclass] */
+	size_t *npos;
+	uint8_t *valid;                /* test has positives and negatives */
+	uint8_t *valthresh;            /* validation had a positive */
+};
+
+/*
+ * Evaluate class-major scores of the validation (sv, nv records) and test
+ * (st, nt records) splits: thresholds chosen on validation, metrics and
+ * bootstrap CIs on test.  Dies on allocation failure.
+ */
+void eval_scores(struct evalres *r, const struct ds *ds,
+    const size_t *iv, size_t nv, const double *sv,
+    const size_t *it, size_t nt, const double *st,
+    size_t nboot, uint64_t seed);
+void evalres_free(struct evalres *r);
+/* Macro AUROC over valid classes of class-major scores of records idx. */
+double macro_auroc_of(const struct ds *ds, const size_t *idx, size_t n,
+    const double *s);
+/* Class-major labels of records idx (malloc'd). */
+uint8_t *labels_of(const struct ds *ds, const size_t *idx, size_t n);
+
+/* JSON helpers: a summary row {task, setting, metric, value, lo, hi, sd, runs}. */
+json_t *summary_row(const char *task, const char *setting, const char *metric,
+    double value, double lo, double hi, double sd, int runs);
+/* Write root to path (temporary + rename); dies on error. */
+void write_json(json_t *root, const char *path);
+/* The summary rows of root as TSV into path. */
+void write_tsv(json_t *root, const char *path);
+json_t *json_num(double v);   /* null for NaN */
+/* Check stdout and exit 0. */
+int finish_stdout(void);
+
+/* Output files (temporary + rename; removed if the program dies). */
+FILE *out_open(const char *path);
+void out_commit(FILE *f, const char *path);
+/* A per-record score file: header, then rows. */
+FILE *scores_open(const char *path);
+void scores_rows(FILE *f, const struct ds *ds, const size_t *idx, size_t n,
+    const double *s, int split);
+
+/* Class counts per fold (and records per fold) on stdout. */
+void describe_table(const struct ds *ds);
+
+int cmd_probe(int argc, char **argv);
+int cmd_retrieval(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_describe(int argc, char **argv);
+
+#endif

@@ -419,6 +419,8 @@ main(int argc, char **argv)
 	static const struct row gen;
 
 	flt_init(argv[0]);
+	/* a generator whose reader has had enough ends quietly, as yes(1) */
+	signal(SIGPIPE, SIG_DFL);
 	mrt_synth_opts_default(&op.so);
 	op.so.noise = MRT_SYNTH_BW | MRT_SYNTH_MUSCLE;
 	op.seed = 1;

@@ -117,3 +117,9 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
 	[ ! -e a.ecgz ]
 	refute_leftovers .
 }
+
+@test "a reader that stops early ends the generator quietly" {
+	run --separate-stderr bash -c 'ecg-synth -n 200 | ecg-head -n 1 | ecg-dump | wc -l'
+	[ "$output" = 1 ]
+	[ -z "$stderr" ]
+}

@@ -205,6 +205,20 @@ measure(const mrt_synth_rec *r, meas *m)
 	m->pr = median(p, np);
 }
 
+
+/* Goertzel: amplitude of the f Hz component of x[0..n) (mV). */
+static double
+tone(const float *x, int64_t n, double fs, double f)
+{
+	double w = 2 * cos(2 * M_PI * f / fs), s1 = 0, s2 = 0;
+	for (int64_t k = 0; k < n; k++) {
+		double s0 = x[k] + w * s1 - s2;
+		s2 = s1;
+		s1 = s0;
+	}
+	return 2 * sqrt(fmax(0, s1 * s1 + s2 * s2 - w * s1 * s2)) / n;
+}
+
 /* ---- reports ---------------------------------------------------------- */
 
 static const char *const words[MRT_SYNTH_NCODES][10] = {
@@ -338,6 +352,53 @@ main(void)
 		mrt_synth_free(s);
 	}
 
+	/* ---- noises: mains at 50/60 Hz, wander below 0.5 Hz, clipping ---- */
+	{
+		double m50[2], m60[2], bw[2];
+		for (int on = 0; on < 2; on++) {
+			mrt_synth_opts_default(&o);
+			o.noise = on ? MRT_SYNTH_MAINS | MRT_SYNTH_BW : 0;
+			o.mains = 60;
+			mrt_synth_new(&s, &o);
+			m50[on] = m60[on] = bw[on] = 0;
+			for (uint64_t seed = 1; seed <= 10; seed++) {
+				mrt_synth_make(s, seed, B(SR), &r);
+				for (int l = 0; l < 12; l++) {
+					m60[on] += tone(r->sig + l * r->samples, r->samples, r->fs, 60) / 120;
+					m50[on] += tone(r->sig + l * r->samples, r->samples, r->fs, 50) / 120;
+					bw[on] += tone(r->sig + l * r->samples, r->samples, r->fs, 0.1) / 120;
+				}
+			}
+			mrt_synth_free(s);
+		}
+		printf("noise: 60 Hz %.4f -> %.4f mV (50 Hz %.4f), 0.1 Hz %.4f -> %.4f mV\n",
+		    m60[0], m60[1], m50[1], bw[0], bw[1]);
+		CHECK(m60[1] > 0.005 && m60[1] > 10 * m60[0] && m60[1] > 5 * m50[1],
+		    "mains 60 Hz: %.4f clean %.4f, 50 Hz %.4f", m60[1], m60[0], m50[1]);
+		CHECK(bw[1] > 3 * bw[0], "wander: %.4f, clean %.4f", bw[1], bw[0]);
+
+		mrt_synth_opts_default(&o);
+		o.noise = MRT_SYNTH_CLIP;
+		mrt_synth_new(&s, &o);
+		for (uint64_t seed = 1; seed <= 10; seed++) {
+			int clipped = 0;
+			mrt_synth_make(s, seed, 0, &r);
+			for (int l = 0; l < 12; l++) {
+				const float *x = r->sig + l * r->samples;
+				float mx = 0;
+				int64_t at = 0;
+				for (int64_t k = 0; k < r->samples; k++)
+					mx = fmaxf(mx, fabsf(x[k]));
+				for (int64_t k = 0; k < r->samples; k++)
+					at += fabsf(x[k]) == mx;
+				clipped += at > 10;   /* a flat top, not a peak */
+			}
+			CHECK(clipped == 1, "seed %llu: %d leads clipped", (unsigned long long)seed,
+			    clipped);
+		}
+		mrt_synth_free(s);
+	}
+
 	/* ---- reproducible; truth consistent ---- */
 	mrt_synth_opts_default(&o);
 	o.noise = MRT_SYNTH_ALLNOISE;
@@ -359,7 +420,9 @@ main(void)
 	}
 	mrt_synth_free(s);
 
-	/* ---- reports ---- */
+	
+
+/* ---- reports ---- */
 	for (int lang = 0; lang < 2; lang++) {
 		int nomit = 0, nfind = 0;
 		mrt_synth_opts_default(&o);

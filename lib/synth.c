@@ -349,7 +349,7 @@ static void
 make_beat(mrt_rng *r, uint32_t f, const params *p, tpl *t, tpl *pw, tpl *pac)
 {
 	double v[3], q = p->qrs, A = p->A, th = p->axis, off = 0, qn = q;
-	double zr = A * unif(r, 0.25, 0.5), lv = (f & B(LVOLT)) ? 0.4 : 1;
+	double zr = A * unif(r, 0.35, 0.6), lv = (f & B(LVOLT)) ? 0.4 : 1;
 	double sdT, Ta, thT, zT;
 	t->n = 0;
 	if (f & B(WPW)) {
@@ -377,12 +377,12 @@ make_beat(mrt_rng *r, uint32_t f, const params *p, tpl *t, tpl *pw, tpl *pac)
 			frontal(v, 0.05, 180, 0.4);
 			addw(t, off + 0.2 * qn, 0.1 * qn, v, unif(r, 0.9, 1.3));
 		} else {
-			frontal(v, 0.1 * A, th + 180, -0.12 * A);
+			frontal(v, 0.1 * A, th + 180, -0.2 * A);
 			addw(t, off + 0.18 * qn, 0.07 * qn, v, 1);
 		}
 		frontal(v, A, th, zr);
 		addw(t, off + 0.47 * qn, 0.12 * qn, v, 1);
-		frontal(v, 0.25 * A, th + 170, 0.35 * A);
+		frontal(v, 0.25 * A, th + 170, 0.55 * A);
 		addw(t, off + 0.78 * qn, 0.08 * qn, v, (f & (B(CRBBB) | B(IRBBB))) ? 0.5 : 1);
 		if (f & (B(CRBBB) | B(IRBBB))) {
 			double d = q - qn;

@@ -205,7 +205,8 @@ cmp_cls(const void *a, const void *b)
 void
 mrt_labels_finish(mrt_labels *L)
 {
-	qsort(L->cl, L->ncl, sizeof *L->cl, cmp_cls);
+	if (L->ncl > 1)
+		qsort(L->cl, L->ncl, sizeof *L->cl, cmp_cls);
 	for (size_t i = 0; i < L->nst; i++)
 		if (L->st[i].cls)
 			L->st[i].k = (size_t)find_class(L, L->st[i].cls,

@@ -160,3 +160,16 @@ STTC              1      0      0      1       2
 	assert_failure 1
 	assert_equal "$stderr" "merit-eval: zeroshot: not in this build"
 }
+
+@test "labels as an array in another field; TSV summary; -D prints the counts first" {
+	"$FIX/mkfeat" 200 4 7 | perl -pe 's/"labels":\{([^}]*)\}/my $x = $1; $x =~ s#:[0-9.]+##g; "\"codes\":[$x]"/e' > a.jsonl
+	grep -q '"codes":\["A","C"\]}$' a.jsonl
+	ecg-pack a.jsonl > f.ecgz
+	run --separate-stderr merit-eval probe -t codes -l codes -f 1 -B 20 -D -T r.tsv -N m f.ecgz
+	assert_success
+	assert_line --index 0 --regexp '^fold +1 +2 +3 +4 +5 +6 +7 +8 +9 +10 +total$'
+	assert_line --index 1 --regexp '^A( +[0-9]+){11}$'
+	[ "$(head -1 r.tsv)" = "$(printf 'model\ttask\tsetting\tmetric\tvalue\tlo\thi\tsd\truns')" ]
+	[ "$(cut -f 1-4,9 r.tsv | tail -n +2 | tr '\t' ' ')" = "m codes 100% AUROC 1
+m codes 100% F1 1" ]
+}

@@ -5,8 +5,10 @@
  * JSON (an object: tensor name -> {"dtype", "shape", "data_offsets"}, plus an
  * optional "__metadata__" object of string -> string), then the data area.
  * Files written here pad the header with spaces so the data area starts on an
- * 8-byte boundary, store every tensor little-endian and in the order given,
- * each one 8-byte aligned, and are written atomically.
+ * 8-byte boundary and store the tensors little-endian, back to back (no holes,
+ * as the format requires), largest element size first and otherwise in the
+ * order given, so each tensor starts at a multiple of its element size; they
+ * are written atomically.
  *
  * Supported dtypes: F32, F64, I64, I32, I16, I8, U8 (mrt_dtype of stream.h).
  */
@@ -28,10 +30,12 @@
  * A tensor: name, dtype, shape and data (product of shape elements of
  * mrt_dtype_size(dtype) bytes, native order).  From mrt_st_get/mrt_st_find,
  * name and data are borrowed from the mrt_st and live until mrt_st_free.
- * data is 8-byte aligned when the file keeps the alignment rule (every file
- * this module writes does); files written by other programs may place a
- * tensor at any offset, so callers that need aligned access memcpy.  Data is
- * little-endian as stored (this module supports little-endian hosts).
+ * The file is held in a malloc'd buffer whose data area starts 8-byte aligned
+ * when the header length is a multiple of 8, so in files written here every
+ * tensor's data is aligned to its element size; files written by other
+ * programs may place a tensor at any offset, so callers that cannot rely on
+ * the file's origin memcpy the data out.  Data is little-endian as stored
+ * (this module supports little-endian hosts only).
  */
 typedef struct {
 	const char *name;

@@ -178,3 +178,13 @@ STTC              1      0      0      1       2
 	[ "$(cut -f 1-4,9 r.tsv | tail -n +2 | tr '\t' ' ')" = "m codes 100% AUROC 1
 m codes 100% F1 1" ]
 }
+
+@test "a class without test positives is listed and left out of the macros" {
+	"$FIX/mkfeat" 300 5 8 | jq -c 'if .fold == 10 then .labels |= del(.C) else . end' | ecg-pack > f.ecgz
+	run --separate-stderr merit-eval probe -t codes -f 1 -B 20 -j r.json f.ecgz
+	assert_success
+	assert_line --regexp '^C +0 +- +- .*  excluded: test lacks positives or negatives$'
+	[ "$(jq -c '.runs[0].excluded' r.json)" = '["C"]' ]
+	[ "$(jq '.runs[0] | (.classes[0].auroc + .classes[1].auroc) / 2 - .test.macro_auroc | fabs < 1e-15' r.json)" = true ]
+	[ "$(jq '.runs[0] | (.classes[0].f1 + .classes[1].f1) / 2 - .test.macro_f1 | fabs < 1e-15' r.json)" = true ]
+}

@@ -92,6 +92,12 @@ void eval_scores(struct evalres *r, const struct ds *ds,
     const size_t *it, size_t nt, const double *st,
     size_t nboot, uint64_t seed);
 void evalres_free(struct evalres *r);
+/*
+ * The per-class table of r on stdout; trained (classes fitted), iters and
+ * grad (convergence) may be NULL.
+ */
+void print_classes(const struct ds *ds, const struct evalres *r,
+    const uint8_t *trained, const int *iters, const double *grad);
 /* Macro AUROC over valid classes of class-major scores of records idx. */
 double macro_auroc_of(const struct ds *ds, const size_t *idx, size_t n,
     const double *s);

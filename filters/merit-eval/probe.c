@@ -453,20 +453,7 @@ cmd_probe(int argc, char **argv)
 		const struct run *ru = &runs[lastf];
 		printf("\nper class (%g%% of the training folds, seed %d, lambda %g):\n",
 		    ru->fraction * 100, ru->seed, ru->lambda);
-		printf("%-12s %8s %8s %8s %10s %6s %9s\n", "class", "test pos",
-		    "AUROC", "F1", "threshold", "iters", "|grad|");
-		for (size_t k = 0; k < ds.nclass; k++) {
-			printf("%-12s %8zu ", mrt_labels_name(ds.L, k), ru->ev.npos[k]);
-			if (ru->ev.valid[k])
-				printf("%8.4f %8.4f", ru->ev.auroc[k], ru->ev.f1[k]);
-			else
-				printf("%8s %8s", "-", "-");
-			printf(" %10.4g %6d %9.1e%s%s%s\n", ru->ev.thresh[k],
-			    ru->iters[k], ru->grad[k],
-			    ru->ev.valid[k] ? "" : "  excluded: test lacks positives or negatives",
-			    ru->trained[k] ? "" : "  untrained: training sample lacks positives or negatives",
-			    ru->ev.valthresh[k] ? "" : "  no validation positive");
-		}
+		print_classes(&ds, &ru->ev, ru->trained, ru->iters, ru->grad);
 	}
 	{
 		json_t *cls = json_array();

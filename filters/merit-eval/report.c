@@ -208,3 +208,29 @@ finish_stdout(void)
 		flt_die("stdout: %s", strerror(errno));
 	return 0;
 }
+
+void
+print_classes(const struct ds *ds, const struct evalres *r,
+    const uint8_t *trained, const int *iters, const double *grad)
+{
+	printf("%-12s %8s %8s %8s %10s", "class", "test pos", "AUROC", "F1",
+	    "threshold");
+	if (iters)
+		printf(" %6s %9s", "iters", "|grad|");
+	printf("\n");
+	for (size_t k = 0; k < ds->nclass; k++) {
+		printf("%-12s %8zu ", mrt_labels_name(ds->L, k), r->npos[k]);
+		if (r->valid[k])
+			printf("%8.4f %8.4f", r->auroc[k], r->f1[k]);
+		else
+			printf("%8s %8s", "-", "-");
+		printf(" %10.4g", r->thresh[k]);
+		if (iters)
+			printf(" %6d %9.1e", iters[k], grad[k]);
+		printf("%s%s%s\n",
+		    r->valid[k] ? "" : "  excluded: test lacks positives or negatives",
+		    !trained || trained[k] ? "" :
+		    "  untrained: training sample lacks positives or negatives",
+		    r->valthresh[k] ? "" : "  no validation positive");
+	}
+}

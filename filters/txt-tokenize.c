@@ -20,35 +20,48 @@ struct opts {
 	const char *vocab, *out, *in;
 };
 
-/* Next line of f without its newline, NULL at the end; dies on error. */
-static char *
-next_line(FILE *f, const char *in, char **buf, size_t *cap, size_t *n)
+/* Text lines read one at a time (-t). */
+struct lines {
+	FILE *f;
+	const char *name;
+	char *buf;
+	size_t cap;
+	unsigned long long no;
+};
+
+static void
+lines_open(struct lines *l, const char *in)
 {
-	ssize_t k = getline(buf, cap, f);
+	memset(l, 0, sizeof *l);
+	l->name = strcmp(in, "-") == 0 ? "stdin" : in;
+	l->f = strcmp(in, "-") == 0 ? stdin : fopen(in, "r");
+	if (l->f == NULL)
+		flt_die("%s: %s", in, strerror(errno));
+}
+
+/* Next line without its newline (NUL-terminated), NULL at the end. */
+static char *
+lines_next(struct lines *l, size_t *n)
+{
+	ssize_t k = getline(&l->buf, &l->cap, l->f);
 	if (k < 0) {
-		if (ferror(f))
-			flt_die("%s: %s", in, strerror(errno));
+		if (ferror(l->f))
+			flt_die("%s: %s", l->name, strerror(errno));
 		return NULL;
 	}
-	if (k > 0 && (*buf)[k - 1] == '\n')
-		k--;
+	if (k > 0 && l->buf[k - 1] == '\n')
+		l->buf[--k] = 0;
 	*n = (size_t)k;
-	return *buf;
+	l->no++;
+	return l->buf;
 }
 
-static FILE *
-open_text(const char *in)
+static void
+lines_close(struct lines *l)
 {
-	FILE *f = strcmp(in, "-") == 0 ? stdin : fopen(in, "r");
-	if (f == NULL)
-		flt_die("%s: %s", in, strerror(errno));
-	return f;
-}
-
-static const char *
-inname(const char *in)
-{
-	return strcmp(in, "-") == 0 ? "stdin" : in;
+	free(l->buf);
+	if (l->f != stdin)
+		fclose(l->f);
 }
 
 /* The record's report (empty and counted in *none if absent or nil). */
@@ -79,15 +92,14 @@ learn(const struct opts *o)
 	if (mrt_bpe_learner_new(&l) != 0)
 		flt_die("%s", mrt_strerror(MRT_ENOMEM));
 	if (o->text) {
-		FILE *f = open_text(o->in);
-		char *buf = NULL, *s;
-		size_t cap = 0, n;
-		while ((s = next_line(f, inname(o->in), &buf, &cap, &n)))
+		struct lines t;
+		char *s;
+		size_t n;
+		lines_open(&t, o->in);
+		while ((s = lines_next(&t, &n)))
 			if ((e = mrt_bpe_learner_add(l, s, n)) != 0)
 				flt_die("%s", mrt_strerror(e));
-		free(buf);
-		if (f != stdin)
-			fclose(f);
+		lines_close(&t);
 	} else {
 		FILE *f;
 		mrt_reader *r = flt_reader(o->in, &f);
@@ -133,17 +145,20 @@ encode(const struct opts *o, const mrt_bpe *b)
 	if (ids == NULL)
 		flt_die("%s", mrt_strerror(MRT_ENOMEM));
 	if (o->text) {
-		FILE *f = open_text(o->in), *out = flt_out_open(o->out, 1);
-		char *buf = NULL, *s;
-		size_t cap = 0, n;
-		while ((s = next_line(f, inname(o->in), &buf, &cap, &n))) {
+		FILE *out = flt_out_open(o->out, 1);
+		struct lines t;
+		char *s;
+		size_t n;
+		lines_open(&t, o->in);
+		while ((s = lines_next(&t, &n))) {
 			if ((k = mrt_bpe_encode(b, s, n, ids, o->max_len)) < 0)
 				flt_die("%s", mrt_strerror(k));
 			put_ids(out, ids, o->max_len);
 		}
-		free(buf);
-		if (f != stdin)
-			fclose(f);
+		lines_close(&t);
+		if (ferror(out))
+			flt_die("%s: %s", o->out ? o->out : "stdout",
+			    strerror(errno));
 		flt_out_commit(out, o->out);
 	} else {
 		static const char *const skip[] = {"tok", NULL};
@@ -199,15 +214,13 @@ decode(const struct opts *o, const mrt_bpe *b)
 	int32_t *ids = NULL;
 	size_t icap = 0;
 	if (o->text) {
-		FILE *f = open_text(o->in);
-		char *buf = NULL, *s;
-		size_t cap = 0, n;
-		unsigned long long line = 0;
-		while ((s = next_line(f, inname(o->in), &buf, &cap, &n))) {
+		struct lines t;
+		char *s;
+		size_t n;
+		lines_open(&t, o->in);
+		while ((s = lines_next(&t, &n))) {
 			size_t k = 0;
 			char *p = s, *end;
-			line++;
-			s[n] = 0;
 			for (;;) {
 				long v;
 				while (*p == ' ' || *p == '\t')
@@ -219,7 +232,7 @@ decode(const struct opts *o, const mrt_bpe *b)
 				if (end == p || errno || v < 0 || v > INT32_MAX ||
 				    (*end && *end != ' ' && *end != '\t'))
 					flt_die("%s: line %llu: not an id: %.20s",
-					    inname(o->in), line, p);
+					    t.name, t.no, p);
 				if (k == icap && (ids = realloc(ids, (icap =
 				    icap * 2 + 64) * sizeof *ids)) == NULL)
 					flt_die("%s", mrt_strerror(MRT_ENOMEM));
@@ -227,12 +240,10 @@ decode(const struct opts *o, const mrt_bpe *b)
 				p = end;
 			}
 			snprintf(where, sizeof where, "%s: line %llu",
-			    inname(o->in), line);
+			    t.name, t.no);
 			put_text(out, b, ids, k, &text, &tcap, where);
 		}
-		free(buf);
-		if (f != stdin)
-			fclose(f);
+		lines_close(&t);
 	} else {
 		FILE *f;
 		mrt_reader *r = flt_reader(o->in, &f);
@@ -250,7 +261,7 @@ decode(const struct opts *o, const mrt_bpe *b)
 			if (mrt_tensor_to_i32(&t, ids) != 0)
 				flt_die_rec(r, o->in, "tok: not integer ids");
 			snprintf(where, sizeof where, "%s: record %llu",
-			    inname(o->in),
+			    strcmp(o->in, "-") == 0 ? "stdin" : o->in,
 			    (unsigned long long)mrt_reader_count(r));
 			put_text(out, b, ids, t.n, &text, &tcap, where);
 		}
@@ -258,6 +269,8 @@ decode(const struct opts *o, const mrt_bpe *b)
 	}
 	free(ids);
 	free(text);
+	if (ferror(out))
+		flt_die("%s: %s", o->out ? o->out : "stdout", strerror(errno));
 	flt_out_commit(out, o->out);
 }
 

@@ -1,0 +1,311 @@
+/*
+ * test_wfdb: lib/wfdb against the WFDB reference reader.
+ *
+ * Every TSV in the shared data's expected/ (made with rdsamp -r REC -v -H)
+ * is checked column by column: signal count, lead name, sample count, first
+ * five samples, sum, sum of squares, min and max, with invalid samples
+ * counted as rdsamp prints them (-32768).  The records are read straight
+ * from the shared data set ($MERIT_DATA, default $MERIT_ROOT/../shared/data),
+ * which is the reference the TSVs describe.  Then crafted bad headers.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/wfdb.h"
+
+static int fails;
+
+#define CHECK(c) do { if (!(c)) { fails++; \
+	fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #c); } \
+} while (0)
+
+static void
+i128str(__int128 v, char *buf)
+{
+	char t[64];
+	int n = 0, neg = v < 0;
+	unsigned __int128 u = neg ? -(unsigned __int128)v : (unsigned __int128)v;
+	do {
+		t[n++] = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u);
+	if (neg)
+		*buf++ = '-';
+	while (n)
+		*buf++ = t[--n];
+	*buf = 0;
+}
+
+/* Description with blanks removed (rdsamp's column heads lose them). */
+static void
+squeeze(const char *s, char *d)
+{
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\t')
+			*d++ = *s;
+	*d = 0;
+}
+
+static int records, columns;
+
+static void
+check_tsv(const char *data, const char *tsvpath)
+{
+	FILE *f = fopen(tsvpath, "r");
+	char line[4096], rec[512] = "", path[8192];
+	mrt_wfdb *w = NULL;
+	int32_t *sig = NULL;
+	int64_t n = 0;
+	int nsig_seen = 0;
+	if (f == NULL) {
+		fails++;
+		fprintf(stderr, "cannot open %s\n", tsvpath);
+		return;
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *fld[9], *p = line, got[256];
+		int nf = 0, s;
+		if (line[0] == '#')
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		while (nf < 9 && p) {
+			fld[nf++] = p;
+			p = strchr(p, '\t');
+			if (p)
+				*p++ = 0;
+		}
+		if (nf != 9) {
+			fails++;
+			fprintf(stderr, "%s: bad line\n", tsvpath);
+			continue;
+		}
+		if (w == NULL) {
+			snprintf(rec, sizeof rec, "%s", fld[0]);
+			snprintf(path, sizeof path, "%s/%s.hea", data, rec);
+			if (mrt_wfdb_open(&w, path) != 0 ||
+			    mrt_wfdb_read(w, &sig, &n) != 0) {
+				fails++;
+				fprintf(stderr, "%s: %s\n", path,
+				    mrt_wfdb_errmsg(w));
+				break;
+			}
+			records++;
+		}
+		s = atoi(fld[1]);
+		nsig_seen++;
+		if (s < 0 || s >= mrt_wfdb_nsig(w)) {
+			fails++;
+			fprintf(stderr, "%s: signal %d absent\n", rec, s);
+			continue;
+		}
+		{
+			const int32_t *x = sig + (int64_t)s * n;
+			__int128 sum = 0, sq = 0;
+			double dsq = 0;
+			int64_t mn = INT64_MAX, mx = INT64_MIN;
+			char b[64], first[256] = "", desc[256];
+			size_t dl, el = strlen(fld[2]);
+			for (int64_t t = 0; t < n; t++) {
+				int64_t v = x[t] == MRT_WFDB_INVALID ? -32768 : x[t];
+				sum += v;
+				sq += (__int128)v * v;
+				dsq += (double)v * (double)v;
+				if (v < mn) mn = v;
+				if (v > mx) mx = v;
+				if (t < 5)
+					snprintf(first + strlen(first), 32,
+					    "%s%lld", t ? "," : "", (long long)v);
+			}
+			squeeze(mrt_wfdb_signal(w, s)->desc, desc);
+			dl = strlen(desc);
+			/* rdsamp -v cuts a description at its first blank
+			 * field; the TSV keeps the tail */
+			if (!(dl >= el && strcmp(desc + dl - el, fld[2]) == 0)) {
+				fails++;
+				fprintf(stderr, "%s sig %d: lead %s, expected %s\n",
+				    rec, s, desc, fld[2]);
+			}
+#define COL(name, val, want) do { columns++; if (strcmp(val, want)) { \
+	fails++; fprintf(stderr, "%s sig %d: %s %s, expected %s\n", rec, s, \
+	name, val, want); } } while (0)
+			snprintf(got, sizeof got, "%lld", (long long)n);
+			COL("n", got, fld[3]);
+			COL("first5", first, fld[4]);
+			i128str(sum, b);
+			COL("sum", b, fld[5]);
+			/* the TSVs summed squares in double precision, in
+			 * order (as awk does): beyond 2^53 only that sum
+			 * reproduces them; below, it is the exact sum */
+			snprintf(b, sizeof b, "%.0f", dsq);
+			COL("sumsq", b, fld[6]);
+			if (sq < ((__int128)1 << 53)) {
+				i128str(sq, b);
+				COL("sumsq exact", b, fld[6]);
+			}
+			snprintf(got, sizeof got, "%lld", (long long)mn);
+			COL("min", got, fld[7]);
+			snprintf(got, sizeof got, "%lld", (long long)mx);
+			COL("max", got, fld[8]);
+		}
+	}
+	if (w && nsig_seen != mrt_wfdb_nsig(w)) {
+		fails++;
+		fprintf(stderr, "%s: %d signals, expected %d\n", rec,
+		    mrt_wfdb_nsig(w), nsig_seen);
+	}
+	free(sig);
+	mrt_wfdb_free(w);
+	fclose(f);
+}
+
+static void
+test_expected(const char *data)
+{
+	char dir[8192], p[16384];
+	DIR *d;
+	struct dirent *e;
+	int ntsv = 0;
+	snprintf(dir, sizeof dir, "%s/expected", data);
+	if ((d = opendir(dir)) == NULL) {
+		fails++;
+		fprintf(stderr, "cannot open %s\n", dir);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+		if (l < 5 || strcmp(e->d_name + l - 4, ".tsv"))
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		check_tsv(data, p);
+		ntsv++;
+	}
+	closedir(d);
+	CHECK(ntsv >= 50);
+	CHECK(records == ntsv);
+	printf("test_wfdb: %d records, %d columns checked\n", records,
+	    columns);
+}
+
+/* Write text to dir/name. */
+static void
+put(const char *dir, const char *name, const char *text, size_t n)
+{
+	char p[4096];
+	FILE *f;
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	f = fopen(p, "wb");
+	fwrite(text, 1, n, f);
+	fclose(f);
+}
+
+/* Open (and read) dir/bad.hea holding text: the error code and message. */
+static int
+bad(const char *dir, const char *text, const char *msg)
+{
+	char p[4096];
+	mrt_wfdb *w;
+	int32_t *sig = NULL;
+	int64_t n;
+	int e;
+	put(dir, "bad.hea", text, strlen(text));
+	snprintf(p, sizeof p, "%s/bad.hea", dir);
+	e = mrt_wfdb_open(&w, p);
+	if (e == 0)
+		e = mrt_wfdb_read(w, &sig, &n);
+	free(sig);
+	if (strcmp(mrt_wfdb_errmsg(w), msg) != 0) {
+		fails++;
+		fprintf(stderr, "bad header %.40s...: message '%s', expected "
+		    "'%s'\n", text, mrt_wfdb_errmsg(w), msg);
+	}
+	mrt_wfdb_free(w);
+	return e;
+}
+
+static void
+test_bad(void)
+{
+	char dir[] = "/tmp/test_wfdb.XXXXXX";
+	char *big;
+	if (mkdtemp(dir) == NULL) {
+		fails++;
+		return;
+	}
+	put(dir, "x.dat", "\1\0\2\0\3\0\4\0", 8);
+	CHECK(bad(dir, "r 1 500 1000000000000\nx.dat 16\n",
+	    "size mismatch: x.dat holds 4 frames, the header says "
+	    "1000000000000") == MRT_ETRUNC);
+	CHECK(bad(dir, "r 10000 500 10\n", "line 1: 10000 signals (at most "
+	    "1024)") == MRT_ERANGE);
+	CHECK(bad(dir, "r -1 500\n", "line 1: bad signal count '-1'") ==
+	    MRT_EFORMAT);
+	CHECK(bad(dir, "r 1 500 -5\nx.dat 16\n", "line 1: bad sample count "
+	    "'-5'") == MRT_EFORMAT);
+	CHECK(bad(dir, "r 1 500\nx.dat 17\n", "line 2: unknown format 17") ==
+	    MRT_EFORMAT);
+	CHECK(bad(dir, "r 2 500\nx.dat 16\n", "1 signal lines, 2 announced")
+	    == MRT_EFORMAT);
+	CHECK(bad(dir, "r 1 500\nx.dat 16 abc\n", "line 2: bad gain field "
+	    "'abc'") == MRT_EFORMAT);
+	CHECK(bad(dir, "r 1 500\ny.dat 16\n", "y.dat: No such file or "
+	    "directory") == MRT_ENOENT);
+	CHECK(bad(dir, "r 1 500\nx.dat 16+100\n", "no error") == 0);
+	CHECK(bad(dir, "# only a comment\n", "no record line") ==
+	    MRT_EFORMAT);
+	CHECK(bad(dir, "r/2 1 500 10\na 0\nb 10\n", "variable-layout "
+	    "multi-segment record (layout segment a) is not supported") ==
+	    MRT_EFORMAT);
+	big = malloc(1 << 20);
+	memset(big, 'a', (1 << 20) - 1);
+	big[(1 << 20) - 1] = 0;
+	CHECK(bad(dir, big, "line 1: longer than 4096 bytes") == MRT_EFORMAT);
+	free(big);
+	{   /* the values of a tiny record, hand-decoded */
+		char p[4096];
+		mrt_wfdb *w;
+		int32_t *sig;
+		int64_t n;
+		const char *h = "ok 2 100 2\nx.dat 16 1716(6)/uV 0 0 0 0 0 "
+		    "v 1\nx.dat 16 0 0 3\n";
+		put(dir, "ok.hea", h, strlen(h));
+		snprintf(p, sizeof p, "%s/ok.hea", dir);
+		CHECK(mrt_wfdb_open(&w, p) == 0);
+		CHECK(mrt_wfdb_read(w, &sig, &n) == 0);
+		CHECK(n == 2 && sig[0] == 1 && sig[1] == 3 && sig[2] == 2 &&
+		    sig[3] == 4);
+		CHECK(mrt_wfdb_signal(w, 0)->gain == 1716);
+		CHECK(mrt_wfdb_signal(w, 0)->baseline == 6);
+		CHECK(strcmp(mrt_wfdb_signal(w, 0)->units, "uV") == 0);
+		CHECK(strcmp(mrt_wfdb_signal(w, 0)->desc, "v 1") == 0);
+		CHECK(mrt_wfdb_signal(w, 1)->gain == 200);
+		CHECK(!mrt_wfdb_signal(w, 1)->gain_given);
+		CHECK(mrt_wfdb_signal(w, 1)->baseline == 3);
+		free(sig);
+		mrt_wfdb_free(w);
+	}
+	{
+		char cmd[4200];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			fails++;
+	}
+}
+
+int
+main(void)
+{
+	const char *data = getenv("MERIT_DATA"), *root = getenv("MERIT_ROOT");
+	char buf[4096];
+	if (data == NULL) {
+		snprintf(buf, sizeof buf, "%s/../shared/data",
+		    root ? root : ".");
+		data = buf;
+	}
+	test_expected(data);
+	test_bad();
+	if (fails)
+		fprintf(stderr, "test_wfdb: %d checks failed\n", fails);
+	return fails != 0;
+}

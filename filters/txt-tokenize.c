@@ -209,10 +209,11 @@ static void
 decode(const struct opts *o, const mrt_bpe *b)
 {
 	FILE *out = flt_out_open(o->out, 1);
-	char *text = NULL, where[256];
-	size_t tcap = 0;
-	int32_t *ids = NULL;
-	size_t icap = 0;
+	/* static: still reachable when flt_die() exits midway */
+	static char *text;
+	static int32_t *ids;
+	static size_t tcap, icap;
+	char where[256];
 	if (o->text) {
 		struct lines t;
 		char *s;

@@ -147,12 +147,17 @@ main(void)
 
 	/* the real reports */
 	{
-		FILE *f = fopen("../shared/data/ptbxl/ptbxl_database.csv", "r");
+		const char *sh = getenv("SHARED");
+		char path[4096];
+		FILE *f;
+		snprintf(path, sizeof path, "%s/data/ptbxl/ptbxl_database.csv",
+		    sh ? sh : "../shared");
+		f = fopen(path, "r");
 		static char *rep[30000];
 		int nrep = 0, trunc = 0, col;
 		size_t bytes = 0;
 		mrt_csv *c;
-		CHECK(f != NULL, "ptbxl_database.csv");
+		CHECK(f != NULL, "%s: cannot open", path);
 		if (f == NULL)
 			return 1;
 		mrt_csv_open(&c, f);

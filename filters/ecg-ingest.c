@@ -40,7 +40,8 @@
  *   sex       str "M" or "F" (PTB-XL 0 = M, 1 = F; "Male"/"Female"/M/F)
  *   extra     map name -> {sig: tensor [samples] (dtype as sig), gain:
  *             float, baseline: int, units: str}: the record's other
- *             signals, with --keep-extra only
+ *             signals, with --keep-extra only (a record without any of
+ *             the 12 leads is then written too, all 12 missing)
  *
  * A record that cannot be read is reported ("ecg-ingest: PATH: reason"),
  * skipped, and counted; the run ends with a summary on stderr and exits 1
@@ -563,7 +564,7 @@ ingest(struct ctx *c, const char *where, const char *path, struct meta *m)
 		int any = 0;
 		for (int l = 0; l < MRT_LEADS_N; l++)
 			any |= so.src[l] >= 0;
-		if (!any) {
+		if (!any && !c->o.keep_extra) {
 			skip(c, 5, "%s%s: no standard ECG lead among its %d "
 			    "signals", where, path, nsig);
 			goto done;

@@ -29,6 +29,10 @@ mrt_leads_index(const char *name)
 	char k[32];
 	const char *p = k;
 	size_t n = 0;
+	while (*name == ' ')
+		name++;
+	if (*name == '-')
+		return -1;   /* an inverted lead (-aVR) is not the lead */
 	for (; *name; name++) {
 		unsigned char c = (unsigned char)*name;
 		if (c == ' ' || c == '\t' || c == '_' || c == '-' || c == '.')

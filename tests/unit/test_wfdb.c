@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
+#include "../../lib/leads.h"
+#include "../../lib/resample.h"
 #include "../../lib/wfdb.h"
 
 static int fails;
@@ -293,6 +297,75 @@ test_bad(void)
 	}
 }
 
+/* Lead names and resampling: the other two pieces ecg-ingest uses. */
+static void
+test_leads(void)
+{
+	static const char *const ok[][2] = {
+		{ "I", "I" }, { "lead i", "I" }, { "ECG I", "I" }, { "DII", "II" },
+		{ "d3", NULL }, { "iii", "III" }, { "AVR", "aVR" },
+		{ "avl", "aVL" }, { "a_V_F", "aVF" }, { "V1", "V1" },
+		{ "v 6", "V6" }, { "Lead_V3", "V3" }, { "MLII", NULL },
+		{ "V", NULL }, { "vx", NULL }, { "V7", NULL }, { "", NULL },
+		{ "-aVR", NULL }, { "II ", "II" },
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		int l = mrt_leads_index(ok[i][0]);
+		const char *got = l < 0 ? NULL : mrt_leads_name(l);
+		if ((got == NULL) != (ok[i][1] == NULL) ||
+		    (got && strcmp(got, ok[i][1]) != 0)) {
+			fails++;
+			fprintf(stderr, "lead '%s': %s, expected %s\n",
+			    ok[i][0], got ? got : "none",
+			    ok[i][1] ? ok[i][1] : "none");
+		}
+	}
+	CHECK(mrt_leads_name(12) == NULL && mrt_leads_name(-1) == NULL);
+}
+
+/* Max |error| of resampling sin(2 pi f t) from fa to fb Hz against the
+ * analytic sine, away from the ends (edge samples). */
+static double
+sine_error(double f, double fa, double fb, int64_t n, int edge, double *rms)
+{
+	int64_t m = mrt_resample_len(n, fa, fb);
+	float *in = malloc(n * sizeof *in), *out = malloc(m * sizeof *out);
+	double err = 0, ss = 0;
+	for (int64_t i = 0; i < n; i++)
+		in[i] = (float)sin(2 * M_PI * f * (double)i / fa);
+	CHECK(mrt_resample(in, n, fa, fb, out) == 0);
+	for (int64_t j = edge; j < m - edge; j++) {
+		double want = sin(2 * M_PI * f * (double)j / fb);
+		if (fabs(out[j] - want) > err)
+			err = fabs(out[j] - want);
+		ss += (double)out[j] * out[j];
+	}
+	*rms = sqrt(ss / (double)(m - 2 * edge));
+	free(in);
+	free(out);
+	return err;
+}
+
+static void
+test_resample(void)
+{
+	double rms, e;
+	CHECK(mrt_resample_len(5000, 500, 100) == 1000);
+	CHECK(mrt_resample_len(650000, 360, 500) == 902778);
+	e = sine_error(5, 500, 100, 5000, 20, &rms);
+	CHECK(e < 1e-3);
+	e = sine_error(5, 360, 500, 3600, 40, &rms);
+	CHECK(e < 1e-3);
+	e = sine_error(31, 500, 250, 5000, 40, &rms);
+	CHECK(e < 1e-3);
+	/* 70 Hz is above 100 Hz's Nyquist: removed, not aliased to 30 Hz */
+	sine_error(70, 500, 100, 5000, 40, &rms);
+	CHECK(rms < 1e-3);
+	CHECK(mrt_resample(NULL, 0, 0, 100, NULL) == MRT_EINVAL);
+	if (e >= 1e-3)
+		fprintf(stderr, "31 Hz sine 500 -> 250 Hz: max error %g\n", e);
+}
+
 int
 main(void)
 {
@@ -305,6 +378,8 @@ main(void)
 	}
 	test_expected(data);
 	test_bad();
+	test_leads();
+	test_resample();
 	if (fails)
 		fprintf(stderr, "test_wfdb: %d checks failed\n", fails);
 	return fails != 0;

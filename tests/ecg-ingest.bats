@@ -271,3 +271,21 @@ ecg-ingest: read 2, written 1, skipped 1 (missing file 1)"
 	assert_failure 1
 	assert_equal "$stderr" "ecg-ingest: --fs: out of range [1, 1e+06]: 0"
 }
+
+@test "PTB-XL: a CSV row without a record, or with scp_codes that are not a dict, is skipped with its line" {
+	ptbxl_root
+	awk -F, 'BEGIN { OFS = "," } NR == 1 { print; next }
+	    $1 == 1 { print; $1 = 7; $NF = ""; $(NF - 1) = ""; print }' \
+	    "$FIX/ptbxl/ptbxl_database.csv" > ptb/ptbxl_database.csv
+	sed 's/"{.NORM.: 100.0, .LVOLT.: 0.0, .SR.: 0.0}"/"{NORM: 1}"/' \
+	    "$FIX/ptbxl/ptbxl_database.csv" | awk -F, 'NR == 1 || $1 == 1' > ptb2.csv
+	run --separate-stderr ecg-ingest -o out.ecgz ptb
+	assert_failure 1
+	assert_equal "$stderr" "ecg-ingest: ptb/ptbxl_database.csv: line 3: row without a record
+ecg-ingest: read 2, written 1, skipped 1 (bad CSV row 1)"
+	mv ptb2.csv ptb/ptbxl_database.csv
+	run --separate-stderr ecg-ingest --strict -o out2.ecgz ptb
+	assert_failure 1
+	assert_equal "$stderr" "ecg-ingest: ptb/ptbxl_database.csv: line 2: scp_codes is not a dict of numbers: {NORM: 1}"
+	[ ! -e out2.ecgz ]
+}

@@ -29,8 +29,10 @@ OBJ := build/$(VARIANT)
 LIB_SRC     := $(wildcard lib/*.c)
 LIB_OBJ     := $(LIB_SRC:lib/%.c=$(OBJ)/lib/%.o)
 LIBA        := $(OBJ)/libmerit.a
-# A filter is filters/NAME.c, or a folder filters/NAME/ of .c files.
-FILTER_C    := $(wildcard filters/*.c)
+# A filter is filters/NAME.c, or a folder filters/NAME/ of .c files;
+# filters/filter.c (filter.h's functions and state) is linked into each.
+FILTER_C    := $(filter-out filters/filter.c,$(wildcard filters/*.c))
+FLT_OBJ     := $(OBJ)/filters/filter.o
 FILTER_D    := $(patsubst %/,%,$(wildcard filters/*/))
 FILTERS     := $(sort $(FILTER_C:filters/%.c=%) $(FILTER_D:filters/%=%))
 PROGS       := $(FILTERS:%=$(BIN)/%)
@@ -60,15 +62,15 @@ $(OBJ)/filters/%.o: filters/%.c | $(OBJ)/filters
 	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) -c -o $@ $<
 
 # single-file filters
-$(FILTER_C:filters/%.c=$(BIN)/%): $(BIN)/%: $(OBJ)/filters/%.o $(LIBA) | $(BIN)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_PKG) $(LDLIBS)
+$(FILTER_C:filters/%.c=$(BIN)/%): $(BIN)/%: $(OBJ)/filters/%.o $(FLT_OBJ) $(LIBA) | $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(FLT_OBJ) $(LIBA) $(LDLIBS_PKG) $(LDLIBS)
 
 # folder filters
 define folder_filter
 $(OBJ)/filters/$(1)/%.o: filters/$(1)/%.c
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) $$(CPPFLAGS_PKG) $$(CFLAGS) -c -o $$@ $$<
-$(BIN)/$(1): $(patsubst filters/$(1)/%.c,$(OBJ)/filters/$(1)/%.o,$(wildcard filters/$(1)/*.c)) $(LIBA) | $(BIN)
+$(BIN)/$(1): $(patsubst filters/$(1)/%.c,$(OBJ)/filters/$(1)/%.o,$(wildcard filters/$(1)/*.c)) $(FLT_OBJ) $(LIBA) | $(BIN)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBA) $$(LDLIBS_PKG) $$(LDLIBS)
 endef
 $(foreach d,$(FILTER_D:filters/%=%),$(eval $(call folder_filter,$(d))))

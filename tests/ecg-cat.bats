@@ -38,6 +38,13 @@ setup() {
 	[ "$(ecg-cat -c out.ecgz)" = 5 ]
 }
 
+@test "-o creates the file with mode 0666 less the umask, not mkstemp's 0600" {
+	(umask 022 && ecg-cat -o out.ecgz a.ecgz)
+	assert_equal "$(stat -c %a out.ecgz)" 644
+	(umask 077 && ecg-cat -o out2.ecgz a.ecgz)
+	assert_equal "$(stat -c %a out2.ecgz)" 600
+}
+
 @test "empty input" {
 	run --separate-stderr ecg-cat -o out.ecgz < /dev/null
 	assert_failure 1

@@ -15,17 +15,6 @@
 #include "../filter.h"
 #include "../../lib/labels.h"
 
-/*
- * filter.h's state (program name, temporaries) is per translation unit:
- * this constructor names the program in every file of merit-eval, and
- * report.c owns all output files (see out_open()).
- */
-__attribute__((constructor, unused)) static void
-eval_prog_name(void)
-{
-	flt_prog = "merit-eval";
-}
-
 enum { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, NSPLIT };
 extern const char *const split_names[NSPLIT];
 

@@ -4,25 +4,9 @@
 #include "eval.h"
 #include "../../lib/metrics.h"
 
-/*
- * Every output file is opened and committed here: filter.h's table of
- * temporaries is per translation unit, so a flt_die() elsewhere reaches
- * this file's table through atexit().
- */
-static void
-cleanup_at_exit(void)
-{
-	flt_cleanup();
-}
-
 FILE *
 out_open(const char *path)
 {
-	static int registered;
-	if (!registered) {
-		atexit(cleanup_at_exit);
-		registered = 1;
-	}
 	return flt_out_open(path, 1);
 }
 

@@ -1,0 +1,666 @@
+/*
+ * merit-step: create a MERIT model, or train one on a stream of records.
+ *
+ *   merit-step --init [--preset NAME | --config FILE] [--vocab FILE] [--seed N]
+ *              [training options] -o OUT
+ *   merit-step -m IN -o OUT [training options] [file]
+ *   merit-step --info -m IN
+ *
+ * Training reads records with sig, mask and (unless --lambda-cma 0) tok,
+ * in batches of --batch; the last partial batch of the stream is dropped.
+ * OUT is a checkpoint pair (weights OUT, optimizer state beside it, see
+ * merit-checkpoint(5)) whose metadata carries the training options and the
+ * position in the stream, so that epochs chain (-m epoch-1 -o epoch-2) and
+ * a run stopped early resumes where it stopped on the same stream.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <time.h>
+
+#include "filter.h"
+#include "../lib/batch.h"
+#include "../lib/bpe.h"
+#include "../lib/nn.h"
+
+#define USAGE \
+	"merit-step --init [--preset NAME | --config FILE] [--vocab FILE] [--seed N] -o OUT\n" \
+	"       merit-step -m IN -o OUT [--steps N] [--batch N] [--lr X] [--warmup N]\n" \
+	"                  [--total-steps N] [--lambda-rec X] [--lambda-cma X] [--raw-target]\n" \
+	"                  [--threads N] [--save-every N] [--log FILE] [--restart-stream] [file]\n" \
+	"       merit-step --info -m IN"
+
+/* Training options kept in the checkpoint's metadata (train.*). */
+struct train {
+	mrt_nn_hparams hp;
+	int batch;
+	long seed;
+};
+
+struct opts {
+	int init, info, restart, threads, raw_target;
+	const char *in, *out, *preset, *config, *vocab, *log, *input;
+	long steps, save_every;
+	/* command-line values; NAN or -1 when not given */
+	double lr, lambda_rec, lambda_cma, wd, clip;
+	long warmup, total, batch, seed;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+/* The optimizer file of weights file w: NAME.safetensors -> NAME.optim.safetensors. */
+static void
+optim_path(const char *w, char *buf, size_t cap)
+{
+	size_t n = strlen(w), k = strlen(".safetensors");
+	if (n > k && strcmp(w + n - k, ".safetensors") == 0)
+		snprintf(buf, cap, "%.*s.optim.safetensors", (int)(n - k), w);
+	else
+		snprintf(buf, cap, "%s.optim", w);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- config files ------------------------------------------------------- */
+
+static int *
+config_int(mrt_nn_config *c, const char *key)
+{
+	static const struct { const char *name; size_t off; } keys[] = {
+#define K(f) { #f, offsetof(mrt_nn_config, f) }
+		K(fs), K(samples), K(patch), K(leads),
+		K(ecg_d), K(ecg_layers), K(ecg_heads), K(ecg_mlp),
+		K(dec_d), K(dec_layers), K(dec_heads), K(dec_mlp),
+		K(txt_vocab), K(txt_len), K(txt_d), K(txt_layers), K(txt_heads), K(txt_mlp),
+		K(proj),
+#undef K
+	};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].name, key) == 0)
+			return (int *)((char *)c + keys[i].off);
+	return NULL;
+}
+
+/*
+ * A config file: "key value" or "key = value" lines, '#' comments; the key
+ * preset (first) picks the base, the others are mrt_nn_config fields.
+ */
+static void
+read_config(const char *path, mrt_nn_config *c)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	int lineno = 0;
+	if (f == NULL)
+		flt_die("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f)) {
+		char key[64], val[256], *h;
+		int *ip;
+		lineno++;
+		if ((h = strchr(line, '#')) != NULL)
+			*h = 0;
+		for (h = line; *h; h++)
+			if (*h == '=')
+				*h = ' ';
+		if (sscanf(line, "%63s", key) != 1)
+			continue;
+		if (sscanf(line, "%63s %255s", key, val) != 2)
+			flt_die("%s: line %d: %s without a value", path, lineno, key);
+		if (strcmp(key, "preset") == 0) {
+			if (mrt_nn_preset(val, c) != 0)
+				flt_die("%s: line %d: unknown preset %s (merit-s, merit-xs)",
+				    path, lineno, val);
+		} else if (strcmp(key, "mask_ratio") == 0) {
+			char *end;
+			c->mask_ratio = strtod(val, &end);
+			if (*end || !(c->mask_ratio >= 0 && c->mask_ratio < 1))
+				flt_die("%s: line %d: mask_ratio %s is not in [0, 1)", path, lineno, val);
+		} else if ((ip = config_int(c, key)) != NULL) {
+			char *end;
+			long v = strtol(val, &end, 10);
+			if (*end || v < 1 || v > 1 << 20)
+				flt_die("%s: line %d: %s %s is not a positive integer", path, lineno,
+				    key, val);
+			*ip = (int)v;
+		} else
+			flt_die("%s: line %d: unknown key %s", path, lineno, key);
+	}
+	if (ferror(f))
+		flt_die("%s: %s", path, strerror(errno));
+	fclose(f);
+	snprintf(c->preset, sizeof c->preset, "%s", "");
+}
+
+/* ---- metadata ----------------------------------------------------------- */
+
+static double
+meta_real(const mrt_nn_model *m, const char *key, double def)
+{
+	const char *s = mrt_nn_meta(m, key);
+	char *end;
+	double v;
+	if (s == NULL)
+		return def;
+	v = strtod(s, &end);
+	return (*end || end == s) ? def : v;
+}
+
+/* The training options: defaults, then the checkpoint's, then the command line's. */
+static void
+train_opts(const mrt_nn_model *m, const struct opts *op, struct train *t)
+{
+	mrt_nn_hparams *hp = &t->hp;
+	mrt_nn_hparams_default(hp);
+	t->batch = 64;
+	t->seed = 0;
+	hp->total = 0;
+	hp->warmup = 0;
+	if (m != NULL) {
+		hp->lr = meta_real(m, "train.lr", hp->lr);
+		hp->warmup = (long)meta_real(m, "train.warmup", (double)hp->warmup);
+		hp->total = (long)meta_real(m, "train.total_steps", (double)hp->total);
+		hp->wd = meta_real(m, "train.weight_decay", hp->wd);
+		hp->clip = meta_real(m, "train.clip", hp->clip);
+		hp->lambda_rec = meta_real(m, "train.lambda_rec", hp->lambda_rec);
+		hp->lambda_cma = meta_real(m, "train.lambda_cma", hp->lambda_cma);
+		hp->raw_target = (int)meta_real(m, "train.raw_target", hp->raw_target);
+		t->batch = (int)meta_real(m, "train.batch", t->batch);
+		t->seed = (long)meta_real(m, "train.seed", (double)t->seed);
+	}
+	if (!isnan(op->lr)) hp->lr = op->lr;
+	if (op->warmup >= 0) hp->warmup = op->warmup;
+	if (op->total >= 0) hp->total = op->total;
+	if (!isnan(op->wd)) hp->wd = op->wd;
+	if (!isnan(op->clip)) hp->clip = op->clip;
+	if (!isnan(op->lambda_rec)) hp->lambda_rec = op->lambda_rec;
+	if (!isnan(op->lambda_cma)) hp->lambda_cma = op->lambda_cma;
+	if (op->raw_target) hp->raw_target = 1;
+	if (op->batch >= 0) t->batch = (int)op->batch;
+	if (op->seed >= 0) t->seed = op->seed;
+	if (hp->lambda_rec == 0 && hp->lambda_cma == 0)
+		flt_die("--lambda-rec and --lambda-cma are both 0: nothing to train");
+}
+
+/* Values of the metadata keys a checkpoint carries besides the config. */
+struct meta {
+	char lr[32], warmup[32], total[32], wd[32], clip[32], lrec[32], lcma[32],
+	    raw[8], batch[32], seed[32], records[32], complete[8];
+	const char *kv[40];
+};
+
+static const char *const *
+meta_list(struct meta *mt, const struct train *t, const char *tokenizer, long records,
+	  int complete)
+{
+	const mrt_nn_hparams *hp = &t->hp;
+	int n = 0;
+	snprintf(mt->lr, sizeof mt->lr, "%.17g", hp->lr);
+	snprintf(mt->warmup, sizeof mt->warmup, "%ld", hp->warmup);
+	snprintf(mt->total, sizeof mt->total, "%ld", hp->total);
+	snprintf(mt->wd, sizeof mt->wd, "%.17g", hp->wd);
+	snprintf(mt->clip, sizeof mt->clip, "%.17g", hp->clip);
+	snprintf(mt->lrec, sizeof mt->lrec, "%.17g", hp->lambda_rec);
+	snprintf(mt->lcma, sizeof mt->lcma, "%.17g", hp->lambda_cma);
+	snprintf(mt->raw, sizeof mt->raw, "%d", hp->raw_target);
+	snprintf(mt->batch, sizeof mt->batch, "%d", t->batch);
+	snprintf(mt->seed, sizeof mt->seed, "%ld", t->seed);
+	snprintf(mt->records, sizeof mt->records, "%ld", records);
+	snprintf(mt->complete, sizeof mt->complete, "%d", complete);
+#define KV(k, v) do { mt->kv[n++] = (k); mt->kv[n++] = (v); } while (0)
+	KV("writer", "merit-step");
+	KV("train.lr", mt->lr);
+	KV("train.warmup", mt->warmup);
+	KV("train.total_steps", mt->total);
+	KV("train.weight_decay", mt->wd);
+	KV("train.clip", mt->clip);
+	KV("train.lambda_rec", mt->lrec);
+	KV("train.lambda_cma", mt->lcma);
+	KV("train.raw_target", mt->raw);
+	KV("train.batch", mt->batch);
+	KV("train.seed", mt->seed);
+	KV("resume.records", mt->records);
+	KV("resume.complete", mt->complete);
+	if (tokenizer != NULL)
+		KV("tokenizer", tokenizer);
+#undef KV
+	mt->kv[n] = NULL;
+	return mt->kv;
+}
+
+/* Save the pair with signals held, so an interrupt never cuts a write. */
+static void
+save(const mrt_nn_model *m, const char *out, const char *const *meta, int optim)
+{
+	char opath[4096], err[1024];
+	sigset_t all, old;
+	int e;
+	optim_path(out, opath, sizeof opath);
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	e = mrt_nn_save(m, out, optim ? opath : NULL, meta, err, sizeof err);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (e != 0)
+		flt_die("%s", err);
+}
+
+/* ---- --init and --info --------------------------------------------------- */
+
+static char *
+read_vocab(const char *path, const mrt_nn_config *c)
+{
+	mrt_bpe *b;
+	char err[1024], *buf;
+	FILE *f;
+	long n;
+	if (mrt_bpe_load(&b, path, err, sizeof err) != 0)
+		flt_die("%s", err);
+	if (mrt_bpe_size(b) > c->txt_vocab)
+		flt_die("%s: %d entries, more than the model's txt_vocab %d", path,
+		    mrt_bpe_size(b), c->txt_vocab);
+	mrt_bpe_free(b);
+	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
+	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+		flt_die("%s: %s", path, strerror(errno));
+	if ((buf = malloc((size_t)n + 1)) == NULL)
+		flt_die("%s: out of memory", path);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		flt_die("%s: %s", path, strerror(errno));
+	buf[n] = 0;
+	if (strlen(buf) != (size_t)n)
+		flt_die("%s: holds a NUL byte", path);
+	fclose(f);
+	return buf;
+}
+
+static int
+do_init(const struct opts *op)
+{
+	mrt_nn_config c;
+	mrt_nn_model *m;
+	struct train t;
+	struct meta mt;
+	char msg[256], *vocab = NULL;
+	if (op->config != NULL) {
+		if (mrt_nn_preset(op->preset ? op->preset : "merit-s", &c) != 0)
+			flt_die("--preset: unknown preset %s (merit-s, merit-xs)", op->preset);
+		read_config(op->config, &c);
+	} else if (mrt_nn_preset(op->preset ? op->preset : "merit-s", &c) != 0)
+		flt_die("--preset: unknown preset %s (merit-s, merit-xs)", op->preset);
+	if (mrt_nn_config_check(&c, msg, sizeof msg) != 0)
+		flt_die("%s: %s", op->config ? op->config : "config", msg);
+	if (op->vocab != NULL)
+		vocab = read_vocab(op->vocab, &c);
+	train_opts(NULL, op, &t);
+	mrt_nn_set_threads(op->threads);
+	if (mrt_nn_new(&m, &c, 1, 0) != 0)
+		flt_die("out of memory for the model");
+	mrt_nn_init(m, (uint64_t)t.seed);
+	save(m, op->out, meta_list(&mt, &t, vocab, 0, 1), 0);
+	fprintf(stderr, "%s: %s: %s, %zu parameters, seed %ld%s\n", flt_prog, op->out,
+	    c.preset[0] ? c.preset : "custom config", mrt_nn_nparams(m), t.seed,
+	    vocab ? ", with its tokenizer" : ", no tokenizer (--vocab)");
+	mrt_nn_free(m);
+	free(vocab);
+	return 0;
+}
+
+static int
+do_info(const struct opts *op)
+{
+	static const char *const keys[] = { "format", "version", "preset", "fs", "samples",
+		"patch", "mask_ratio", "max_len", "ecg.heads", "dec.heads", "txt.heads", "step",
+		"train.lr", "train.warmup", "train.total_steps", "train.weight_decay",
+		"train.clip", "train.lambda_rec", "train.lambda_cma", "train.raw_target",
+		"train.batch", "train.seed", "resume.records", "resume.complete", NULL };
+	mrt_nn_model *m;
+	char err[1024];
+	const mrt_nn_config *c;
+	const char *tk;
+	if (mrt_nn_open(&m, op->in, NULL, 1, 0, err, sizeof err) != 0)
+		flt_die("%s", err);
+	c = mrt_nn_get_config(m);
+	for (int i = 0; keys[i]; i++) {
+		const char *v = mrt_nn_meta(m, keys[i]);
+		if (v != NULL)
+			printf("%s\t%s\n", keys[i], v);
+	}
+	printf("parameters\t%zu\n", mrt_nn_nparams(m));
+	printf("ecg\td %d, %d blocks, %d heads, mlp %d\n", c->ecg_d, c->ecg_layers,
+	    c->ecg_heads, c->ecg_mlp);
+	printf("dec\td %d, %d blocks, %d heads, mlp %d\n", c->dec_d, c->dec_layers,
+	    c->dec_heads, c->dec_mlp);
+	printf("txt\tvocab %d, %d tokens, d %d, %d blocks, %d heads, mlp %d\n", c->txt_vocab,
+	    c->txt_len, c->txt_d, c->txt_layers, c->txt_heads, c->txt_mlp);
+	printf("proj\t%d\n", c->proj);
+	tk = mrt_nn_meta(m, "tokenizer");
+	printf("tokenizer\t%s\n", tk ? "yes" : "no");
+	mrt_nn_free(m);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		flt_die("stdout: %s", strerror(errno));
+	return 0;
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+struct progress {
+	int tty;
+	double t0, tlast, tshow;
+	long step0, steps_planned;
+};
+
+static void
+show(struct progress *p, long step, const mrt_nn_losses *l, double rate, int last)
+{
+	double t = now(), eta;
+	long done = step - p->step0;
+	if (!p->tty || (!last && t - p->tshow < 1.0))
+		return;
+	p->tshow = t;
+	fprintf(stderr, "\r%s: step %ld", flt_prog, step);
+	if (p->steps_planned > 0)
+		fprintf(stderr, "/%ld", p->step0 + p->steps_planned);
+	fprintf(stderr, "  loss %.4f  rec %.4f  cma %.4f  %.1f samples/s", l->loss, l->rec,
+	    l->cma, rate);
+	if (p->steps_planned > 0 && done > 0) {
+		eta = (t - p->t0) / (double)done * (double)(p->steps_planned - done);
+		fprintf(stderr, "  ETA %ld:%02ld", (long)eta / 60, (long)eta % 60);
+	}
+	fprintf(stderr, "\033[K%s", last ? "\n" : "");
+}
+
+static int
+do_train(const struct opts *op)
+{
+	mrt_nn_model *m;
+	mrt_nn_config c;
+	struct train t;
+	struct meta mt;
+	struct progress pg = { 0 };
+	char err[1024], opath[4096];
+	const char *tokenizer_meta, *in = op->input;
+	char *tokenizer = NULL;
+	FILE *inf, *logf = NULL;
+	mrt_reader *r;
+	float *sig, *logit_scale = NULL;
+	uint8_t *missing;
+	int32_t *vis, *tok;
+	long skip = 0, records = 0, saved_step = -1, step_limit;
+	int B, nvis, L, S, cma, row = 0, complete = 0, status = 0;
+	struct sigaction sa;
+	mrt_nn_losses loss = { 0 };
+
+	if (mrt_nn_read_config(op->in, &c, err, sizeof err) != 0)
+		flt_die("%s", err);
+	optim_path(op->in, opath, sizeof opath);
+	/* options from the checkpoint need the metadata: a small model first */
+	mrt_nn_set_threads(op->threads);
+	if (mrt_nn_open(&m, op->in, NULL, 1, 0, err, sizeof err) != 0)
+		flt_die("%s", err);
+	train_opts(m, op, &t);
+	if ((tokenizer_meta = mrt_nn_meta(m, "tokenizer")) != NULL &&
+	    (tokenizer = strdup(tokenizer_meta)) == NULL)
+		flt_die("out of memory");
+	if (!op->restart && meta_real(m, "resume.complete", 1) == 0)
+		skip = (long)meta_real(m, "resume.records", 0);
+	mrt_nn_free(m);
+	B = t.batch;
+	if (B < 1)
+		flt_die("--batch %d: at least 1", B);
+	if (t.hp.total <= 0)
+		flt_die("no --total-steps for the learning-rate schedule (give it here or "
+		    "with --init)");
+	if (mrt_nn_new(&m, &c, B, MRT_NN_TRAIN) != 0)
+		flt_die("out of memory for a model with batch %d", B);
+	if (mrt_nn_load(m, op->in, access(opath, F_OK) == 0 ? opath : NULL, err,
+	    sizeof err) != 0)
+		flt_die("%s", err);
+	if (access(opath, F_OK) != 0 && mrt_nn_step(m) > 0)
+		flt_die("%s: no optimizer file %s for a model at step %ld", op->in, opath,
+		    mrt_nn_step(m));
+	for (size_t i = 0; i < mrt_nn_ntensors(m); i++) {
+		const char *name;
+		int nd;
+		int64_t sh[2];
+		float *d, *g;
+		mrt_nn_tensor(m, i, &name, &nd, sh, &d, &g);
+		if (strcmp(name, "logit_scale") == 0)
+			logit_scale = d;
+	}
+	L = c.leads;
+	S = c.samples;
+	nvis = mrt_nn_nvis(&c);
+	cma = t.hp.lambda_cma != 0;
+	sig = malloc((size_t)B * L * S * sizeof *sig);
+	missing = malloc((size_t)B * L);
+	vis = malloc((size_t)B * nvis * sizeof *vis);
+	tok = malloc((size_t)B * c.txt_len * sizeof *tok);
+	if (!sig || !missing || !vis || !tok)
+		flt_die("out of memory for a batch of %d", B);
+	if (op->log && (logf = fopen(op->log, "a")) == NULL)
+		flt_die("%s: %s", op->log, strerror(errno));
+
+	/* SIGINT and SIGTERM end the run after the current step; no SA_RESTART,
+	 * so a read waiting on the pipe returns at once */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	inf = strcmp(in, "-") == 0 ? stdin : fopen(in, "rb");
+	if (inf == NULL)
+		flt_die("%s: %s", in, strerror(errno));
+	{
+		const char *msg = NULL;
+		int e = mrt_reader_open(&r, inf, strcmp(in, "-") == 0 ? "stdin" : in, &msg);
+		if (e < 0) {
+			if (interrupted)
+				flt_die("interrupted before training; %s unchanged", op->in);
+			flt_die("%s: %s", strcmp(in, "-") == 0 ? "stdin" : in,
+			    msg ? msg : mrt_strerror(e));
+		}
+	}
+	step_limit = op->steps >= 0 ? mrt_nn_step(m) + op->steps : -1;
+	pg.tty = isatty(STDERR_FILENO);
+	pg.t0 = pg.tlast = now();
+	pg.step0 = mrt_nn_step(m);
+	pg.steps_planned = op->steps >= 0 ? op->steps : t.hp.total - mrt_nn_step(m);
+	if (skip > 0)
+		fprintf(stderr, "%s: resuming at step %ld: skipping the %ld records %s "
+		    "trained on\n", flt_prog, mrt_nn_step(m), skip, op->in);
+	records = skip;
+	for (;;) {
+		const msgpack_object *rec;
+		int e;
+		if (step_limit >= 0 && mrt_nn_step(m) >= step_limit)
+			break;
+		if (interrupted)
+			break;
+		e = mrt_reader_next(r, &rec);
+		if (e < 0) {
+			if (interrupted)
+				break;
+			flt_die("%s: %s", strcmp(in, "-") == 0 ? "stdin" : in,
+			    mrt_reader_errmsg(r));
+		}
+		if (e == 0) {
+			complete = 1;
+			break;
+		}
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		if (mrt_batch_signal(rec, &c, sig + (size_t)row * L * S, missing + (size_t)row * L,
+		    err, sizeof err) != 0 ||
+		    mrt_batch_visible(rec, &c, missing + (size_t)row * L, vis + (size_t)row * nvis,
+		    err, sizeof err) != 0 ||
+		    (cma && mrt_batch_tokens(rec, &c, tok + (size_t)row * c.txt_len, err,
+		    sizeof err) != 0))
+			flt_die_rec(r, in, "%s", err);
+		if (++row < B)
+			continue;
+		row = 0;
+		{
+			mrt_nn_batch b = { B, sig, missing, vis, cma ? tok : NULL };
+			long step = mrt_nn_step(m);
+			double tnow, rate;
+			e = mrt_nn_train_step(m, &b, &t.hp, &loss);
+			if (e == MRT_ENUM) {
+				if (logf)
+					fclose(logf);
+				flt_die("step %ld: %s (L_rec %g, L_cma %g); stopped, %s", step + 1,
+				    mrt_nn_errmsg(m), loss.rec, loss.cma, saved_step >= 0 ?
+				    "the last good checkpoint is the one saved before" :
+				    "the input checkpoint is unchanged");
+			}
+			if (e != 0)
+				flt_die("step %ld: %s", step + 1, mrt_nn_errmsg(m));
+			records += B;
+			tnow = now();
+			rate = B / (tnow - pg.tlast);
+			pg.tlast = tnow;
+			if (logf) {
+				double s = logit_scale ? fmin(*logit_scale, log(100.0)) : 0;
+				fprintf(logf, "{\"step\":%ld,\"lr\":%.9g,\"loss\":%.9g,\"L_rec\":%.9g,"
+				    "\"L_cma\":%.9g,\"temperature\":%.9g,\"grad_norm\":%.9g,"
+				    "\"samples_per_s\":%.4g}\n", step + 1, loss.lr, loss.loss,
+				    loss.rec, loss.cma, exp(-s), loss.grad_norm, rate);
+				if (fflush(logf) != 0)
+					flt_die("%s: %s", op->log, strerror(errno));
+			}
+			show(&pg, mrt_nn_step(m), &loss, rate, 0);
+			if (op->save_every > 0 && mrt_nn_step(m) % op->save_every == 0) {
+				save(m, op->out, meta_list(&mt, &t, tokenizer, records, 0), 1);
+				saved_step = mrt_nn_step(m);
+			}
+		}
+	}
+	if (skip > 0)
+		flt_die("%s: the stream ended %ld records before the position %s was saved "
+		    "at (--restart-stream to train on it from the start)",
+		    strcmp(in, "-") == 0 ? "stdin" : in, skip, op->in);
+	if (row > 0 && complete)
+		fprintf(stderr, "%s: dropped the last %d records (a partial batch)\n",
+		    flt_prog, row);
+	show(&pg, mrt_nn_step(m), &loss, (double)(mrt_nn_step(m) - pg.step0) * B /
+	    fmax(now() - pg.t0, 1e-9), 1);
+	save(m, op->out, meta_list(&mt, &t, tokenizer, complete ? 0 : records, complete), 1);
+	if (interrupted) {
+		fprintf(stderr, "%s: interrupted by signal %d after step %ld; %s written, "
+		    "resume with -m %s on the same stream\n", flt_prog, (int)interrupted,
+		    mrt_nn_step(m), op->out, op->out);
+		status = 128 + (int)interrupted;
+	} else if (mrt_nn_step(m) == pg.step0 && complete)
+		flt_warn("warning: no full batch of %d in the stream: no step taken", B);
+	if (logf && fclose(logf) != 0)
+		flt_die("%s: %s", op->log, strerror(errno));
+	mrt_reader_free(r);
+	if (inf != stdin)
+		fclose(inf);
+	mrt_nn_free(m);
+	free(sig);
+	free(missing);
+	free(vis);
+	free(tok);
+	free(tokenizer);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { O_INIT = 256, O_INFO, O_PRESET, O_CONFIG, O_VOCAB, O_STEPS, O_LR, O_WARMUP,
+	       O_TOTAL, O_BATCH, O_LREC, O_LCMA, O_THREADS, O_SEED, O_SAVE, O_LOG, O_RAW,
+	       O_WD, O_CLIP, O_RESTART };
+	static const struct option lopts[] = {
+		{ "init", no_argument, NULL, O_INIT },
+		{ "info", no_argument, NULL, O_INFO },
+		{ "preset", required_argument, NULL, O_PRESET },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "vocab", required_argument, NULL, O_VOCAB },
+		{ "steps", required_argument, NULL, O_STEPS },
+		{ "lr", required_argument, NULL, O_LR },
+		{ "warmup", required_argument, NULL, O_WARMUP },
+		{ "total-steps", required_argument, NULL, O_TOTAL },
+		{ "batch", required_argument, NULL, O_BATCH },
+		{ "lambda-rec", required_argument, NULL, O_LREC },
+		{ "lambda-cma", required_argument, NULL, O_LCMA },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "save-every", required_argument, NULL, O_SAVE },
+		{ "log", required_argument, NULL, O_LOG },
+		{ "raw-target", no_argument, NULL, O_RAW },
+		{ "weight-decay", required_argument, NULL, O_WD },
+		{ "clip", required_argument, NULL, O_CLIP },
+		{ "restart-stream", no_argument, NULL, O_RESTART },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts op = { .steps = -1, .lr = NAN, .lambda_rec = NAN, .lambda_cma = NAN,
+			   .wd = NAN, .clip = NAN, .warmup = -1, .total = -1, .batch = -1,
+			   .seed = -1 };
+	int c;
+
+	/* OpenMP threads that spin while the pipe is read take the cores the
+	 * upstream filters need; libgomp reads the policy when it is loaded,
+	 * so set it and start again (once) */
+	if (getenv("OMP_WAIT_POLICY") == NULL && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
+		execv("/proc/self/exe", argv);
+	flt_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "m:o:", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': op.in = optarg; break;
+		case 'o': op.out = optarg; break;
+		case O_INIT: op.init = 1; break;
+		case O_INFO: op.info = 1; break;
+		case O_PRESET: op.preset = optarg; break;
+		case O_CONFIG: op.config = optarg; break;
+		case O_VOCAB: op.vocab = optarg; break;
+		case O_STEPS: op.steps = flt_num(optarg, 0, LONG_MAX, "--steps"); break;
+		case O_LR: op.lr = flt_real(optarg, 0, 10, "--lr"); break;
+		case O_WARMUP: op.warmup = flt_num(optarg, 0, LONG_MAX, "--warmup"); break;
+		case O_TOTAL: op.total = flt_num(optarg, 1, LONG_MAX, "--total-steps"); break;
+		case O_BATCH: op.batch = flt_num(optarg, 1, 65536, "--batch"); break;
+		case O_LREC: op.lambda_rec = flt_real(optarg, 0, 1e6, "--lambda-rec"); break;
+		case O_LCMA: op.lambda_cma = flt_real(optarg, 0, 1e6, "--lambda-cma"); break;
+		case O_THREADS: op.threads = (int)flt_num(optarg, 0, 1024, "--threads"); break;
+		case O_SEED: op.seed = flt_num(optarg, 0, LONG_MAX, "--seed"); break;
+		case O_SAVE: op.save_every = flt_num(optarg, 1, LONG_MAX, "--save-every"); break;
+		case O_LOG: op.log = optarg; break;
+		case O_RAW: op.raw_target = 1; break;
+		case O_WD: op.wd = flt_real(optarg, 0, 10, "--weight-decay"); break;
+		case O_CLIP: op.clip = flt_real(optarg, 0, 1e9, "--clip"); break;
+		case O_RESTART: op.restart = 1; break;
+		default: flt_usage(USAGE);
+		}
+	}
+	if (op.init + op.info > 1 || (op.preset && op.config && 0))
+		flt_usage(USAGE);
+	if (op.info) {
+		if (op.in == NULL || optind != argc)
+			flt_usage(USAGE);
+		return do_info(&op);
+	}
+	if (op.out == NULL)
+		flt_usage(USAGE);
+	if (op.init) {
+		if (op.in != NULL || optind != argc)
+			flt_usage(USAGE);
+		return do_init(&op);
+	}
+	if (op.in == NULL || op.preset || op.config || op.vocab)
+		flt_usage(USAGE);
+	op.input = flt_input(argc, argv, USAGE);
+	return do_train(&op);
+}

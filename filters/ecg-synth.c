@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "filter.h"
+#include "../lib/csv.h"
 #include "../lib/rng.h"
 #include "../lib/synth.h"
 
@@ -24,7 +25,8 @@
 /* file scope: still reachable when flt_die() exits */
 static mrt_synth *s;
 static int16_t *q;
-static char *csvbuf;
+static mrt_csv *csv;
+static FILE *csvf;
 
 struct opts {
 	mrt_synth_opts so;
@@ -196,69 +198,6 @@ write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q,
 }
 
 
-/*
- * One CSV record (RFC 4180: quoted fields hold commas, newlines and doubled
- * quotes) from *pp: fields are unescaped in place and NUL-terminated; up to
- * cap pointers go to f.  Returns the field count, 0 at the end, -1 for an
- * unterminated quote.  The buffer must have a byte to spare after end.
- */
-static int
-csv_row(char **pp, char *end, char **f, int cap)
-{
-	char *p = *pp;
-	int n = 0;
-	while (p < end && (*p == '\n' || *p == '\r'))   /* blank lines */
-		p++;
-	if (p >= end)
-		return 0;
-	for (;;) {
-		char *start = p, *w = p, c;
-		int q = 0;
-		if (*p == '"') {
-			q = 1;
-			p++;
-		}
-		for (;;) {
-			if (p >= end) {
-				if (q)
-					return -1;
-				break;
-			}
-			if (q) {
-				if (*p == '"' && p + 1 < end && p[1] == '"') {
-					*w++ = '"';
-					p += 2;
-				} else if (*p == '"') {
-					q = 0;
-					p++;
-				} else
-					*w++ = *p++;
-			} else if (*p == ',' || *p == '\n' || *p == '\r')
-				break;
-			else
-				*w++ = *p++;
-		}
-		c = p < end ? *p : '\n';
-		*w = 0;
-		if (n < cap)
-			f[n] = start;
-		n++;
-		if (c == ',') {
-			p++;
-			continue;
-		}
-		/* the terminator may have been overwritten by the NUL: use c */
-		if (p < end) {
-			p++;
-			if (c == '\r' && p < end && *p == '\n')
-				p++;
-		}
-		break;
-	}
-	*pp = p;
-	return n;
-}
-
 /* Codes PTB-XL uses for what the generator draws under another code. */
 static int
 code_alias(const char *c)
@@ -274,43 +213,17 @@ code_alias(const char *c)
 	return k;
 }
 
-/* A Python dict literal {'CODE': 100.0, ...} into row->lab/labv; 0 or -1. */
+/* One entry of a scp_codes dict into row->lab/labv (mrt_csv_pydict). */
 static int
-pydict(const char *s, struct row *row)
+add_code(void *ctx, const char *key, double val)
 {
-	row->nlab = 0;
-	while (*s == ' ') s++;
-	if (*s++ != '{')
+	struct row *row = ctx;
+	size_t n = strlen(key);
+	if (n == 0 || n >= sizeof row->lab[0] || row->nlab == MAXCODES || !isfinite(val))
 		return -1;
-	for (;;) {
-		char qc, *end;
-		size_t n;
-		while (*s == ' ') s++;
-		if (*s == '}')
-			return s[1] == 0 ? 0 : -1;
-		if (*s != '\'' && *s != '"')
-			return -1;
-		qc = *s++;
-		n = strcspn(s, (char[]){ qc, 0 });
-		if (s[n] != qc || n == 0 || n >= sizeof row->lab[0] || row->nlab == MAXCODES)
-			return -1;
-		memcpy(row->lab[row->nlab], s, n);
-		row->lab[row->nlab][n] = 0;
-		s += n + 1;
-		while (*s == ' ') s++;
-		if (*s++ != ':')
-			return -1;
-		row->labv[row->nlab] = strtod(s, &end);
-		if (end == s || !isfinite(row->labv[row->nlab]))
-			return -1;
-		row->nlab++;
-		s = end;
-		while (*s == ' ') s++;
-		if (*s == ',')
-			s++;
-		else if (*s != '}')
-			return -1;
-	}
+	memcpy(row->lab[row->nlab], key, n + 1);
+	row->labv[row->nlab++] = val;
+	return 0;
 }
 
 /* --like: one record per row of a PTB-XL database CSV. */
@@ -321,62 +234,54 @@ like(const char *path, mrt_synth *s, mrt_writer *w, const struct opts *op,
 	static const char *const want[] = { "ecg_id", "patient_id", "age", "sex", "report",
 		"scp_codes", "strat_fold" };
 	enum { ID, PAT, AGE, SEX, REP, SCP, FOLD, NCOL };
-	FILE *f = fopen(path, "rb");
-	char *buf, *p, *end, *fl[256];
-	long len;
-	int col[NCOL], nf;
+	int col[NCOL], e;
+	size_t nf;
 	long long nrow = 0;
 	static struct row row;
 
-	if (f == NULL)
+	if ((csvf = fopen(path, "rb")) == NULL)
 		flt_die("%s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-		flt_die("%s: %s", path, strerror(errno));
-	if ((buf = csvbuf = malloc((size_t)len + 1)) == NULL)
-		flt_die("%s: %s", path, strerror(errno));
-	if (fread(buf, 1, (size_t)len, f) != (size_t)len)
-		flt_die("%s: read error", path);
-	fclose(f);
-	p = buf;
-	end = buf + len;
-	nf = csv_row(&p, end, fl, 256);
-	if (nf <= 0)
-		flt_die("%s: no header row", path);
-	for (int c = 0; c < NCOL; c++) {
-		col[c] = -1;
-		for (int i = 0; i < nf && i < 256; i++)
-			if (strcmp(fl[i], want[c]) == 0)
-				col[c] = i;
-		if (col[c] < 0)
+	if (mrt_csv_open(&csv, csvf) != 0)
+		flt_die("%s: %s", path, strerror(ENOMEM));
+	if ((e = mrt_csv_header(csv)) != 0)
+		flt_die("%s: %s", path, e == MRT_ETRUNC ? "no header row" :
+		    mrt_csv_errmsg(csv));
+	nf = mrt_csv_nfields(csv);
+	for (int c = 0; c < NCOL; c++)
+		if ((col[c] = mrt_csv_col(csv, want[c])) < 0)
 			flt_die("%s: no column %s", path, want[c]);
-	}
 	while (limit < 0 || nrow < limit) {
 		const mrt_synth_rec *rec;
+		const char *fl[NCOL];
 		char id[64], *e1;
 		uint32_t mask = 0;
-		int n = csv_row(&p, end, fl, 256), e;
-		if (n == 0)
+		if ((e = mrt_csv_next(csv)) == 0)
 			break;
 		nrow++;
-		if (n < 0)
+		if (e == MRT_ETRUNC)
 			flt_die("%s: row %lld: unterminated quote", path, nrow);
-		if (n != nf)
-			flt_die("%s: row %lld: %d fields, the header has %d", path, nrow, n, nf);
+		if (e < 0)
+			flt_die("%s: %s", path, mrt_csv_errmsg(csv));
+		if (mrt_csv_nfields(csv) != nf)
+			flt_die("%s: row %lld: %zu fields, the header has %zu", path, nrow,
+			    mrt_csv_nfields(csv), nf);
+		for (int c = 0; c < NCOL; c++)
+			fl[c] = mrt_csv_field(csv, (size_t)col[c]);
 		memset(&row, 0, sizeof row);
 		row.like = 1;
-		if (!fl[col[ID]][0] || strlen(fl[col[ID]]) >= sizeof id)
+		if (!fl[ID][0] || strlen(fl[ID]) >= sizeof id)
 			flt_die("%s: row %lld: no ecg_id", path, nrow);
-		snprintf(id, sizeof id, "%s", fl[col[ID]]);
-		row.report = fl[col[REP]];
-		row.patient = (int64_t)strtod(fl[col[PAT]], NULL);
-		row.age = fl[col[AGE]][0] ? strtod(fl[col[AGE]], &e1) : NAN;
-		row.sex = strcmp(fl[col[SEX]], "0") == 0 ? 'M' : strcmp(fl[col[SEX]], "1") == 0 ? 'F' : 0;
-		row.fold = strtol(fl[col[FOLD]], &e1, 10);
+		snprintf(id, sizeof id, "%s", fl[ID]);
+		row.report = fl[REP];
+		row.patient = (int64_t)strtod(fl[PAT], NULL);
+		row.age = fl[AGE][0] ? strtod(fl[AGE], &e1) : NAN;
+		row.sex = strcmp(fl[SEX], "0") == 0 ? 'M' : strcmp(fl[SEX], "1") == 0 ? 'F' : 0;
+		row.fold = strtol(fl[FOLD], &e1, 10);
 		if (*e1 || row.fold < 1 || row.fold > 10)
-			flt_die("%s: row %lld: strat_fold: not 1 to 10: %s", path, nrow, fl[col[FOLD]]);
-		if (pydict(fl[col[SCP]], &row) != 0)
+			flt_die("%s: row %lld: strat_fold: not 1 to 10: %s", path, nrow, fl[FOLD]);
+		if (mrt_csv_pydict(fl[SCP], add_code, &row) != 0)
 			flt_die("%s: row %lld: scp_codes: not a dict of codes: %s", path, nrow,
-			    fl[col[SCP]]);
+			    fl[SCP]);
 		for (int i = 0; i < row.nlab; i++) {
 			int k = code_alias(row.lab[i]);
 			if (k >= 0)
@@ -393,7 +298,10 @@ like(const char *path, mrt_synth *s, mrt_writer *w, const struct opts *op,
 		}
 		flt_check_write(write_rec(w, rec, id, q, &row), out);
 	}
-	free(buf);
+	mrt_csv_free(csv);
+	csv = NULL;
+	fclose(csvf);
+	csvf = NULL;
 }
 
 int

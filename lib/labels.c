@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "err.h"
 #include "labels.h"
 
@@ -251,63 +252,6 @@ mrt_labels_code(const mrt_labels *L, const char *code, size_t n, uint8_t *y)
 	return 0;
 }
 
-/*
- * One CSV record (RFC 4180: quoted fields may hold commas, newlines and
- * doubled quotes) from f into fields; returns the field count, 0 at end
- * of input, -1 on a line too long or too many fields.  The fields point
- * into buf.  (lib/csv will replace this once it lands.)
- */
-#define CSV_MAXF 64
-static int
-csv_record(FILE *f, char *buf, size_t cap, char **fld)
-{
-	size_t k = 0;
-	int nf = 0, c, q = 0, any = 0;
-	fld[nf++] = buf;
-	while ((c = getc(f)) != EOF) {
-		any = 1;
-		if (q) {
-			if (c == '"') {
-				int d = getc(f);
-				if (d != '"') {
-					q = 0;
-					if (d == EOF)
-						break;
-					ungetc(d, f);
-					continue;
-				}
-			}
-		} else if (c == '"') {
-			q = 1;
-			continue;
-		} else if (c == ',') {
-			if (k + 1 >= cap || nf == CSV_MAXF)
-				return -1;
-			buf[k++] = 0;
-			fld[nf++] = buf + k;
-			continue;
-		} else if (c == '\n') {
-			break;
-		} else if (c == '\r') {
-			continue;
-		}
-		if (k + 1 >= cap)
-			return -1;
-		buf[k++] = (char)c;
-	}
-	buf[k] = 0;
-	return any ? nf : 0;
-}
-
-static int
-col(char **hdr, int nh, const char *name)
-{
-	for (int i = 0; i < nh; i++)
-		if (strcmp(hdr[i], name) == 0)
-			return i;
-	return -1;
-}
-
 static int
 flag(const char *s)
 {
@@ -319,61 +263,69 @@ mrt_labels_load_scp(mrt_labels *L, FILE *f, char *err, size_t cap)
 {
 	static const char *const need[] = { "description", "diagnostic", "form",
 	    "rhythm", "diagnostic_class", "diagnostic_subclass" };
-	char hbuf[4096], buf[8192], *hdr[CSV_MAXF], *fl[CSV_MAXF];
-	int nh, ci[6], code, line = 1, n;
-	nh = csv_record(f, hbuf, sizeof hbuf, hdr);
-	if (nh <= 0) {
-		snprintf(err, cap, "no header line");
-		return MRT_EFORMAT;
+	mrt_csv *c;
+	size_t nh;
+	int ci[6], code, e;
+	if ((e = mrt_csv_open(&c, f)) != 0) {
+		snprintf(err, cap, "%s", mrt_strerror(e));
+		return e;
 	}
-	code = col(hdr, nh, "code") >= 0 ? col(hdr, nh, "code") : col(hdr, nh, "");
+	if ((e = mrt_csv_header(c)) != 0) {
+		snprintf(err, cap, "%s", e == MRT_ETRUNC ? "no header line" :
+		    mrt_csv_errmsg(c));
+		e = e == MRT_ETRUNC ? MRT_EFORMAT : e;
+		goto out;
+	}
+	nh = mrt_csv_nfields(c);
+	code = mrt_csv_col(c, "code") >= 0 ? mrt_csv_col(c, "code") :
+	    mrt_csv_col(c, "");
 	if (code < 0) {
 		snprintf(err, cap, "no code column (named \"code\" or unnamed)");
-		return MRT_EFORMAT;
+		e = MRT_EFORMAT;
+		goto out;
 	}
 	for (int j = 0; j < 6; j++)
-		if ((ci[j] = col(hdr, nh, need[j])) < 0) {
+		if ((ci[j] = mrt_csv_col(c, need[j])) < 0) {
 			snprintf(err, cap, "no column %s", need[j]);
-			return MRT_EFORMAT;
+			e = MRT_EFORMAT;
+			goto out;
 		}
-	while ((n = csv_record(f, buf, sizeof buf, fl)) != 0) {
+	while ((e = mrt_csv_next(c)) == 1) {
 		mrt_labels_stmt st;
-		int e;
-		line++;
-		if (n < 0) {
-			snprintf(err, cap, "line %d: record too long", line);
-			return MRT_EFORMAT;
+		if (mrt_csv_nfields(c) != nh) {
+			snprintf(err, cap, "line %llu: %zu fields, header has %zu",
+			    (unsigned long long)mrt_csv_line(c),
+			    mrt_csv_nfields(c), nh);
+			e = MRT_EFORMAT;
+			goto out;
 		}
-		if (n == 1 && fl[0][0] == 0)
-			continue;
-		if (n != nh) {
-			snprintf(err, cap, "line %d: %d fields, header has %d", line,
-			    n, nh);
-			return MRT_EFORMAT;
-		}
-		st.code = fl[code];
-		st.desc = fl[ci[0]];
-		st.diagnostic = flag(fl[ci[1]]);
-		st.form = flag(fl[ci[2]]);
-		st.rhythm = flag(fl[ci[3]]);
-		st.diag_class = fl[ci[4]];
-		st.diag_subclass = fl[ci[5]];
+		st.code = mrt_csv_field(c, (size_t)code);
+		st.desc = mrt_csv_field(c, (size_t)ci[0]);
+		st.diagnostic = flag(mrt_csv_field(c, (size_t)ci[1]));
+		st.form = flag(mrt_csv_field(c, (size_t)ci[2]));
+		st.rhythm = flag(mrt_csv_field(c, (size_t)ci[3]));
+		st.diag_class = mrt_csv_field(c, (size_t)ci[4]);
+		st.diag_subclass = mrt_csv_field(c, (size_t)ci[5]);
 		if (st.code[0] == 0) {
-			snprintf(err, cap, "line %d: empty code", line);
-			return MRT_EFORMAT;
+			snprintf(err, cap, "line %llu: empty code",
+			    (unsigned long long)mrt_csv_line(c));
+			e = MRT_EFORMAT;
+			goto out;
 		}
 		if ((e = mrt_labels_add_statement(L, &st)) != 0) {
 			snprintf(err, cap, "%s", mrt_strerror(e));
-			return e;
+			goto out;
 		}
 	}
-	if (ferror(f)) {
-		snprintf(err, cap, "read error");
-		return MRT_EIO;
+	if (e < 0) {
+		snprintf(err, cap, "%s", mrt_csv_errmsg(c));
+		goto out;
 	}
 	if (L->nst == 0) {
 		snprintf(err, cap, "no statement");
-		return MRT_EFORMAT;
+		e = MRT_EFORMAT;
 	}
-	return 0;
+out:
+	mrt_csv_free(c);
+	return e;
 }

@@ -520,8 +520,9 @@ do_train(const struct opts *op)
 			if (e == MRT_ENUM) {
 				if (logf)
 					fclose(logf);
-				flt_die("step %ld: %s (L_rec %g, L_cma %g); stopped, %s", step + 1,
-				    mrt_nn_errmsg(m), loss.rec, loss.cma, saved_step >= 0 ?
+				flt_die("step %ld: non-finite %s (L_rec %g, L_cma %g); stopped, %s",
+				    step + 1, isfinite(loss.loss) ? "gradient" : "loss", loss.rec,
+				    loss.cma, saved_step >= 0 ?
 				    "the last good checkpoint is the one saved before" :
 				    "the input checkpoint is unchanged");
 			}

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -126,11 +127,22 @@ fill(mrt_reader *r)
 			size_t n;
 			if (r->eof)
 				goto end;
-			n = fread(r->in, 1, ZSTD_DStreamInSize(), r->f);
-			if (n == 0) {
-				if (ferror(r->f))
+			/* read(2) where there is a descriptor: it returns what
+			 * the pipe holds instead of waiting for a full buffer,
+			 * so a record is available as soon as it is written */
+			if (fileno(r->f) >= 0) {
+				ssize_t k = read(fileno(r->f), r->in, ZSTD_DStreamInSize());
+				if (k < 0)
 					return rfail(r, MRT_EIO, "read error: %s",
 					    strerror(errno));
+				n = (size_t)k;
+			} else {
+				n = fread(r->in, 1, ZSTD_DStreamInSize(), r->f);
+				if (n == 0 && ferror(r->f))
+					return rfail(r, MRT_EIO, "read error: %s",
+					    strerror(errno));
+			}
+			if (n == 0) {
 				r->eof = 1;
 				goto end;
 			}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bats
+# pipelines/pretrain.mk: tokenizer, init and one make target per epoch.
+
+load test_helper
+
+setup_file() {
+	cd "$BATS_FILE_TMPDIR"
+	ecg-synth -n 70 -s 3 --fs 100 > train.ecgz
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	D=$BATS_FILE_TMPDIR
+}
+
+# mk [VAR=value…] [target…] (default target: pretrain)
+mk() {
+	make -s -C "$MERIT_ROOT" --no-print-directory TRAIN="$D/train.ecgz" \
+	    PRESET=merit-xs EPOCHS=3 BATCH=16 VOCAB_SIZE=300 SEED=5 THREADS=1 "$@"
+}
+pretrain() { mk pretrain "$@"; }
+
+info() { merit-step --info -m "$1" | awk -F'\t' -v k="$2" '$1 == k { print $2 }'; }
+
+@test "make pretrain: vocabulary, epochs, model and log; the schedule covers every epoch" {
+	run pretrain PRETRAIN_DIR="$PWD/pt"
+	assert_success
+	assert_line "pretrain $PWD/pt: epoch 3"
+	assert_line "pretrain: $PWD/pt/model.safetensors (log: $PWD/pt/log.jsonl)"
+	[ -s pt/vocab.txt ]
+	# 70 records in batches of 16: 4 steps an epoch, 6 records dropped
+	[ "$(info pt/model.safetensors step)" = 12 ]
+	[ "$(info pt/epoch-0.safetensors train.total_steps)" = 12 ]
+	[ "$(info pt/epoch-0.safetensors max_len)" = 16 ]
+	[ "$(wc -l < pt/log.jsonl)" = 12 ]
+	[ "$(jq -s 'map(.step) == [range(1; 13)]' pt/log.jsonl)" = true ]
+	cmp pt/model.safetensors pt/epoch-3.safetensors
+	# nothing to do the second time
+	run pretrain PRETRAIN_DIR="$PWD/pt"
+	assert_success
+	refute_output -p "epoch"
+}
+
+@test "an interrupted epoch resumes from its .part checkpoint, bit-identically" {
+	pretrain PRETRAIN_DIR="$PWD/full" >/dev/null
+	mk PRETRAIN_DIR="$PWD/pt" "$PWD/pt/epoch-1.safetensors" 2>/dev/null
+	# what an interrupt in epoch 2 after 3 steps leaves behind
+	ecg-shuffle -s 5002 pt/train.tok.ecgz | ecg-mask -s 5002 |
+	    merit-step -m pt/epoch-1.safetensors -o pt/epoch-2.part.safetensors --steps 3 --threads 1 \
+	    --log pt/epoch-2.jsonl 2>/dev/null || true
+	[ -e pt/epoch-2.part.optim.safetensors ]
+	run pretrain PRETRAIN_DIR="$PWD/pt"
+	assert_success
+	assert_line "pretrain $PWD/pt: epoch 2 (resuming)"
+	[ ! -e pt/epoch-2.part.safetensors ]
+	cmp full/model.safetensors pt/model.safetensors
+	cmp full/epoch-3.optim.safetensors pt/epoch-3.optim.safetensors
+	# the log of the resumed epoch continues where the interrupted one stopped
+	diff <(jq -c 'del(.samples_per_s)' full/log.jsonl) <(jq -c 'del(.samples_per_s)' pt/log.jsonl)
+}
+
+@test "a failing epoch leaves no checkpoint of that epoch" {
+	mk PRETRAIN_DIR="$PWD/pt" "$PWD/pt/epoch-1.safetensors" 2>/dev/null
+	# the tokenized stream replaced by records without tok: the epochs are
+	# remade and the first fails
+	ecg-head -n 20 "$D/train.ecgz" > pt/train.tok.ecgz
+	run pretrain PRETRAIN_DIR="$PWD/pt"
+	assert_failure
+	assert_output -p "record 1: no field tok"
+	[ ! -e pt/model.safetensors ]
+	[ ! -e pt/epoch-3.safetensors ]
+	# what is left is whole: each epoch's checkpoint at its step, no parts
+	for f in pt/epoch-[12].safetensors; do
+		[ -e "$f" ] || continue
+		e=${f#pt/epoch-}; e=${e%.safetensors}
+		[ "$(info "$f" step)" = $((4 * e)) ]
+	done
+	refute_leftovers pt '*.part.*'
+}

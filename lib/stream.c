@@ -524,6 +524,28 @@ mrt_rec_get(const msgpack_object *rec, const char *key)
 	return NULL;
 }
 
+const msgpack_object *
+mrt_rec_path(const msgpack_object *rec, const char *path)
+{
+	const msgpack_object *o = mrt_rec_get(rec, path);
+	const char *dot;
+	char key[256];
+	if (o != NULL)
+		return o;
+	while ((dot = strchr(path, '.')) != NULL) {
+		if ((size_t)(dot - path) >= sizeof key)
+			return NULL;
+		memcpy(key, path, (size_t)(dot - path));
+		key[dot - path] = 0;
+		if ((rec = mrt_rec_get(rec, key)) == NULL)
+			return NULL;
+		path = dot + 1;
+		if ((o = mrt_rec_get(rec, path)) != NULL)
+			return o;
+	}
+	return NULL;
+}
+
 int
 mrt_obj_str(const msgpack_object *o, const char **s, size_t *n)
 {

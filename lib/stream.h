@@ -84,6 +84,9 @@ void mrt_reader_free(mrt_reader *r);
 /* All return 0, MRT_ENOENT (field absent), MRT_ETYPE or MRT_ERANGE. */
 
 const msgpack_object *mrt_rec_get(const msgpack_object *rec, const char *key);
+/* A field by dotted path ("truth.findings": key findings of map truth); a
+ * key holding '.' itself is found first as it is. */
+const msgpack_object *mrt_rec_path(const msgpack_object *rec, const char *path);
 int mrt_obj_str(const msgpack_object *o, const char **s, size_t *n);
 int mrt_obj_int(const msgpack_object *o, int64_t *v);
 int mrt_obj_num(const msgpack_object *o, double *v);   /* int or float */

@@ -105,7 +105,7 @@ static size_t
 read_codes(struct codes *c, mrt_reader *r, const char *path,
     const msgpack_object *rec, const char *field)
 {
-	const msgpack_object *o = mrt_rec_get(rec, field);
+	const msgpack_object *o = mrt_rec_path(rec, field);
 	size_t n = 0;
 	if (o == NULL)
 		flt_die_rec(r, path, "no field %s", field);

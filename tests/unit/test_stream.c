@@ -155,12 +155,48 @@ test_copy(void)
 	free(out);
 }
 
+/* Dotted paths into nested maps; a key with a dot in it is found as it is. */
+static void
+test_path(void)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	const msgpack_object *o;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	mrt_pack_kv_str(&pk, "id", "a");
+	mrt_pack_str(&pk, "truth");
+	msgpack_pack_map(&pk, 2);
+	mrt_pack_kv_int(&pk, "hr", 61);
+	mrt_pack_str(&pk, "inner");
+	msgpack_pack_map(&pk, 1);
+	mrt_pack_kv_int(&pk, "x", 7);
+	mrt_pack_kv_int(&pk, "a.b", 3);
+	msgpack_unpacked_init(&u);
+	CHECK(msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS);
+	o = mrt_rec_path(&u.data, "truth.hr");
+	CHECK(o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 == 61);
+	o = mrt_rec_path(&u.data, "truth.inner.x");
+	CHECK(o && o->via.u64 == 7);
+	o = mrt_rec_path(&u.data, "a.b");
+	CHECK(o && o->via.u64 == 3);
+	CHECK(mrt_rec_path(&u.data, "truth.qt") == NULL);
+	CHECK(mrt_rec_path(&u.data, "id.x") == NULL);
+	CHECK(mrt_rec_path(&u.data, "truth.") == NULL);
+	CHECK(mrt_rec_path(&u.data, "id") != NULL);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 int
 main(void)
 {
 	test_roundtrip();
 	test_truncations();
 	test_copy();
+	test_path();
 	if (fails)
 		fprintf(stderr, "test_stream: %d checks failed\n", fails);
 	return fails != 0;

@@ -57,3 +57,45 @@ frames() { ecg-dump -a "$1" | jq -r "select(.id == \"$2\") | .sig.shape as [\$L,
 	[ "$stderr" = "ecg-export: nodir/synth1-000001.dat: No such file or directory" ]
 	refute_leftovers .
 }
+
+# the fields a WFDB record carries, one JSON line per record
+wfdb_fields() { ecg-dump -a "$1" | jq -c '{id, fs, leads, sig, gain, baseline}'; }
+
+@test "round trip: ecg-synth -> ecg-export --wfdb -> ecg-ingest gives the same ids, leads, fs and digital signals" {
+	ecg-synth -n 3 -s 11 -N all --fs 250 --seconds 4 -o a.ecgz
+	ecg-export --wfdb w a.ecgz
+	run --separate-stderr ecg-ingest -o b.ecgz w
+	assert_success
+	assert_equal "$stderr" "ecg-ingest: read 3, written 3, skipped 0"
+	wfdb_fields a.ecgz > a.jsonl
+	wfdb_fields b.ecgz > b.jsonl
+	[ "$(wc -l < a.jsonl)" -eq 3 ]
+	# int16 signals are written as they are: equal sample for sample
+	cmp a.jsonl b.jsonl
+	# (a lead ecg-synth lists in missing is exported as a flat lead with
+	# gain 1, which WFDB cannot mark, so ecg-ingest reads it as present)
+}
+
+@test "round trip of float signals: each sample within half a unit of the export's -g gain" {
+	ecg-synth -n 3 -s 12 -N all --fs 250 --seconds 4 -o a.ecgz
+	# mV, moved off the 1/1000 mV grid by up to 0.4 units
+	ecg-dump -a a.ecgz | jq -c '.sig.shape[1] as $n | .gain as $g | {id, fs, leads,
+	    sig: {dtype: "float32", shape: .sig.shape,
+	    data: [.sig.data | to_entries[] | .value / $g[.key / $n | floor] + 0.0002 * (.key % 5 - 2)]}}' |
+	    ecg-pack > f.ecgz
+	ecg-export -g 1000 --wfdb w f.ecgz
+	ecg-ingest -o g.ecgz w 2>/dev/null
+	ecg-dump -a f.ecgz > f.jsonl
+	ecg-dump -a g.ecgz > g.jsonl
+	run jq -c '{id, fs, leads, shape: .sig.shape}' f.jsonl
+	want=$output
+	run jq -c '{id, fs, leads, shape: .sig.shape}' g.jsonl
+	assert_equal "$output" "$want"
+	[ "$(jq -r '[.gain[], .baseline[]] | unique | map(tostring) | join(" ")' g.jsonl | sort -u)" = "0 1000" ]
+	# largest |read back / gain - written| over every sample of every record
+	err=$(jq -n --slurpfile f f.jsonl --slurpfile g g.jsonl '[range($f | length) as $i |
+	    $f[$i] as $x | $g[$i] as $y | $x.sig.shape[1] as $n |
+	    [range($x.sig.data | length) as $k |
+	     $y.sig.data[$k] / $y.gain[$k / $n | floor] - $x.sig.data[$k] | fabs] | max] | max')
+	awk -v e="$err" 'BEGIN { exit !(e > 0.0003 && e <= 0.0005 + 1e-6) }' || fail "max error $err mV, not within 0.0005 mV"
+}

@@ -1,0 +1,313 @@
+/*
+ * ecg-encode: embeddings of a checkpoint for each record of a stream.
+ *
+ *   ecg-encode -m CKPT [-f] [-o file] [--batch N] [--threads N] [--text | --recon] [file]
+ *
+ * Adds `h` (float32 [ecg_d], the pooled encoder feature) and `e` (float32
+ * [proj], L2-normalised), all patches visible (MODEL.md); with --text
+ * instead `t` (float32 [proj], L2-normalised) from the record's `tok`;
+ * with --recon also `xn` and `recon` (float32 [leads, samples]: the
+ * lead-normalised input and the decoder's output from the record's
+ * `mask`).  Every other field is copied unchanged, records in input order.
+ *
+ * Records are encoded in batches: a batch's records are kept as their
+ * msgpack bytes (one buffer, reused) and unpacked again to be written, so
+ * memory is bounded by the batch, not the stream.
+ *
+ * The output does not depend on --batch.  OpenBLAS rounds a row of a
+ * product differently depending on how many rows the call has (merit-s,
+ * one thread: e of a batch of 16 differs in the last bits from e of the
+ * same records one by one), so: h comes from the batched encoder (whose
+ * products have hundreds of rows per record and agree), e = ecg.proj(h)
+ * is computed here per record in double, and reports go through the text
+ * tower one at a time (it is cheap next to the ECG encoder).
+ */
+#include <getopt.h>
+#include <math.h>
+
+#include "filter.h"
+#include "../lib/batch.h"
+#include "../lib/nn.h"
+
+#define USAGE "ecg-encode -m checkpoint [-f] [-o file] [--batch N] [--threads N] " \
+	"[--text | --recon] [file]"
+
+enum mode { ECG, TEXT, RECON };
+
+struct opts {
+	const char *ckpt, *out, *in;
+	int batch, threads, force;
+	enum mode mode;
+};
+
+/* The records of one batch as msgpack bytes, and the model's inputs and outputs. */
+struct batch {
+	int n, cap;
+	char *raw;              /* records one after another */
+	size_t len, rawcap, *off;
+	float *sig, *h, *e, *t, *xn, *recon;
+	uint8_t *missing;
+	int32_t *vis, *tok;
+};
+
+/* file scope: reachable when flt_die() exits */
+static struct batch bt;
+static mrt_nn_model *model;
+
+/* ecg.proj.weight [proj, ecg_d] of the model. */
+static const float *
+proj_weight(const mrt_nn_model *m, const mrt_nn_config *c)
+{
+	for (size_t i = 0; i < mrt_nn_ntensors(m); i++) {
+		const char *name;
+		int nd;
+		int64_t sh[2];
+		float *d, *g;
+		if (mrt_nn_tensor(m, i, &name, &nd, sh, &d, &g) == 0 &&
+		    strcmp(name, "ecg.proj.weight") == 0 && nd == 2 && sh[0] == c->proj &&
+		    sh[1] == c->ecg_d)
+			return d;
+	}
+	flt_die("the model has no ecg.proj.weight [%d, %d]", c->proj, c->ecg_d);
+}
+
+/* e = W h / max(|W h|, 1e-12) for one record, in double (MODEL.md). */
+static void
+project(const float *W, const float *h, int proj, int d, float *e)
+{
+	double v[4096], s = 0;
+	for (int o = 0; o < proj; o++) {
+		double a = 0;
+		for (int j = 0; j < d; j++)
+			a += (double)W[(size_t)o * d + j] * h[j];
+		v[o] = a;
+		s += a * a;
+	}
+	s = sqrt(s);
+	if (s < 1e-12)
+		s = 1e-12;
+	for (int o = 0; o < proj; o++)
+		e[o] = (float)(v[o] / s);
+}
+
+static void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		flt_die("out of memory for a batch");
+	return p;
+}
+
+static void
+batch_alloc(struct batch *b, const mrt_nn_config *c, int cap, enum mode mode)
+{
+	size_t B = (size_t)cap, LS = (size_t)c->leads * c->samples;
+	memset(b, 0, sizeof *b);
+	b->cap = cap;
+	b->off = xmalloc((B + 1) * sizeof *b->off);
+	if (mode == TEXT) {
+		b->tok = xmalloc(B * c->txt_len * sizeof *b->tok);
+		b->t = xmalloc(B * c->proj * sizeof *b->t);
+		return;
+	}
+	b->sig = xmalloc(B * LS * sizeof *b->sig);
+	b->missing = xmalloc(B * c->leads);
+	b->h = xmalloc(B * c->ecg_d * sizeof *b->h);
+	b->e = xmalloc(B * c->proj * sizeof *b->e);
+	if (mode == RECON) {
+		b->vis = xmalloc(B * mrt_nn_nvis(c) * sizeof *b->vis);
+		b->xn = xmalloc(B * LS * sizeof *b->xn);
+		b->recon = xmalloc(B * LS * sizeof *b->recon);
+	}
+}
+
+static void
+batch_free(struct batch *b)
+{
+	free(b->raw);
+	free(b->off);
+	free(b->sig);
+	free(b->h);
+	free(b->e);
+	free(b->t);
+	free(b->xn);
+	free(b->recon);
+	free(b->missing);
+	free(b->vis);
+	free(b->tok);
+	memset(b, 0, sizeof *b);
+}
+
+/* Keep the reader's last record's bytes as row b->n. */
+static void
+batch_keep(struct batch *b, const mrt_reader *r)
+{
+	const char *p;
+	size_t n;
+	mrt_reader_raw(r, &p, &n);
+	if (b->len + n > b->rawcap) {
+		size_t cap = b->rawcap ? b->rawcap : 1 << 16;
+		char *q;
+		while (cap < b->len + n)
+			cap *= 2;
+		if ((q = realloc(b->raw, cap)) == NULL)
+			flt_die("out of memory for a batch of records");
+		b->raw = q;
+		b->rawcap = cap;
+	}
+	memcpy(b->raw + b->len, p, n);
+	b->off[b->n] = b->len;
+	b->len += n;
+	b->off[++b->n] = b->len;
+}
+
+/* Fill row i of the model's inputs from rec; dies naming the record and field. */
+static void
+batch_row(struct batch *b, int i, const msgpack_object *rec, const mrt_nn_config *c,
+	  const struct opts *op, mrt_reader *r)
+{
+	char err[512];
+	size_t LS = (size_t)c->leads * c->samples;
+	int e;
+	if (op->mode == TEXT)
+		e = mrt_batch_tokens(rec, c, b->tok + (size_t)i * c->txt_len, err, sizeof err);
+	else {
+		e = mrt_batch_signal(rec, c, b->sig + i * LS, b->missing + (size_t)i * c->leads,
+		    err, sizeof err);
+		if (e == 0 && op->mode == RECON)
+			e = mrt_batch_visible(rec, c, b->missing + (size_t)i * c->leads,
+			    b->vis + (size_t)i * mrt_nn_nvis(c), err, sizeof err);
+	}
+	if (e != 0)
+		flt_die_rec(r, op->in, "%s", err);
+}
+
+/* Encode the batch and write its records, in order, with the new fields. */
+static void
+batch_flush(struct batch *b, const mrt_nn_config *c, const float *W, const struct opts *op,
+	    mrt_writer *w)
+{
+	static const char *const skip_ecg[] = { "h", "e", NULL },
+	    *const skip_text[] = { "t", NULL },
+	    *const skip_recon[] = { "h", "e", "xn", "recon", NULL };
+	const char *const *skip = op->mode == TEXT ? skip_text :
+	    op->mode == RECON ? skip_recon : skip_ecg;
+	uint32_t nextra = op->mode == TEXT ? 1 : op->mode == RECON ? 4 : 2;
+	size_t LS = (size_t)c->leads * c->samples;
+	int64_t sh_d[1] = { c->ecg_d }, sh_p[1] = { c->proj }, sh_ls[2] = { c->leads, c->samples };
+	msgpack_unpacked u;
+	int e = 0;
+
+	if (b->n == 0)
+		return;
+	if (op->mode == TEXT)
+		for (int i = 0; i < b->n && e == 0; i++)
+			e = mrt_nn_encode_text(model, b->tok + (size_t)i * c->txt_len, 1,
+			    b->t + (size_t)i * c->proj);
+	else {
+		e = mrt_nn_encode_ecg(model, b->sig, b->missing, b->n, b->h, NULL);
+		for (int i = 0; i < b->n && e == 0; i++)
+			project(W, b->h + (size_t)i * c->ecg_d, c->proj, c->ecg_d,
+			    b->e + (size_t)i * c->proj);
+		if (e == 0 && op->mode == RECON)
+			e = mrt_nn_reconstruct(model, b->sig, b->missing, b->vis, b->n, b->xn,
+			    b->recon);
+	}
+	if (e != 0)
+		flt_die("%s: %s", op->ckpt, mrt_nn_errmsg(model));
+	msgpack_unpacked_init(&u);
+	for (int i = 0; i < b->n; i++) {
+		size_t off = 0;
+		msgpack_packer *pk;
+		if (msgpack_unpack_next(&u, b->raw + b->off[i], b->off[i + 1] - b->off[i], &off) !=
+		    MSGPACK_UNPACK_SUCCESS)
+			flt_die("out of memory unpacking a record");
+		flt_check_write(mrt_writer_copy(w, &u.data, skip, nextra), op->out);
+		pk = mrt_writer_packer(w);
+		if (op->mode == TEXT)
+			e = mrt_pack_kv_tensor(pk, "t", MRT_F32, 1, sh_p, b->t + (size_t)i * c->proj);
+		else {
+			e = mrt_pack_kv_tensor(pk, "h", MRT_F32, 1, sh_d, b->h + (size_t)i * c->ecg_d);
+			if (e == 0)
+				e = mrt_pack_kv_tensor(pk, "e", MRT_F32, 1, sh_p,
+				    b->e + (size_t)i * c->proj);
+			if (e == 0 && op->mode == RECON)
+				e = mrt_pack_kv_tensor(pk, "xn", MRT_F32, 2, sh_ls, b->xn + i * LS);
+			if (e == 0 && op->mode == RECON)
+				e = mrt_pack_kv_tensor(pk, "recon", MRT_F32, 2, sh_ls,
+				    b->recon + i * LS);
+		}
+		flt_check_write(e, op->out);
+		flt_check_write(mrt_writer_end(w), op->out);
+	}
+	msgpack_unpacked_destroy(&u);
+	b->n = 0;
+	b->len = 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { O_BATCH = 256, O_THREADS, O_TEXT, O_RECON };
+	static const struct option lopts[] = {
+		{ "batch", required_argument, NULL, O_BATCH },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "text", no_argument, NULL, O_TEXT },
+		{ "recon", no_argument, NULL, O_RECON },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts op = { .batch = 64, .mode = ECG };
+	struct flt_io io;
+	const mrt_nn_config *c;
+	const float *W;
+	char err[1024];
+	int ch;
+
+	/* OpenMP threads spinning while the pipe is read take the cores the
+	 * upstream filters need; libgomp reads the policy when it is loaded,
+	 * so set it and start again (once), as merit-step does */
+	if (getenv("OMP_WAIT_POLICY") == NULL && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
+		execv("/proc/self/exe", argv);
+	flt_init(argv[0]);
+	while ((ch = getopt_long(argc, argv, "fm:o:", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': op.force = 1; break;
+		case 'm': op.ckpt = optarg; break;
+		case 'o': op.out = optarg; break;
+		case O_BATCH: op.batch = (int)flt_num(optarg, 1, 65536, "--batch"); break;
+		case O_THREADS: op.threads = (int)flt_num(optarg, 0, 1024, "--threads"); break;
+		case O_TEXT:
+		case O_RECON:
+			if (op.mode != ECG)
+				flt_usage(USAGE);
+			op.mode = ch == O_TEXT ? TEXT : RECON;
+			break;
+		default: flt_usage(USAGE);
+		}
+	}
+	if (op.ckpt == NULL)
+		flt_usage(USAGE);
+	op.in = flt_input(argc, argv, USAGE);
+	mrt_nn_set_threads(op.threads);
+	if (mrt_nn_open(&model, op.ckpt, NULL, op.batch, op.mode == RECON ? MRT_NN_TRAIN : 0,
+	    err, sizeof err) != 0)
+		flt_die("%s", err);
+	c = mrt_nn_get_config(model);
+	if (c->proj > 4096)
+		flt_die("%s: projection of %d, at most 4096", op.ckpt, c->proj);
+	W = proj_weight(model, c);
+	batch_alloc(&bt, c, op.batch, op.mode);
+	flt_io_open(&io, op.in, op.out, op.force);
+	for (const msgpack_object *rec; (rec = flt_next(io.r, op.in)) != NULL;) {
+		batch_row(&bt, bt.n, rec, c, &op, io.r);
+		batch_keep(&bt, io.r);
+		if (bt.n == bt.cap)
+			batch_flush(&bt, c, W, &op, io.w);
+	}
+	batch_flush(&bt, c, W, &op, io.w);
+	flt_io_done(&io);
+	batch_free(&bt);
+	mrt_nn_free(model);
+	return 0;
+}

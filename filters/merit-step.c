@@ -101,7 +101,7 @@ read_config(const char *path, mrt_nn_config *c)
 {
 	FILE *f = fopen(path, "r");
 	char line[512];
-	int lineno = 0;
+	int lineno = 0, sized = 0;
 	if (f == NULL)
 		flt_die("%s: %s", path, strerror(errno));
 	while (fgets(line, sizeof line, f)) {
@@ -126,6 +126,7 @@ read_config(const char *path, mrt_nn_config *c)
 			c->mask_ratio = strtod(val, &end);
 			if (*end || !(c->mask_ratio >= 0 && c->mask_ratio < 1))
 				flt_die("%s: line %d: mask_ratio %s is not in [0, 1)", path, lineno, val);
+			sized = 1;
 		} else if ((ip = config_int(c, key)) != NULL) {
 			char *end;
 			long v = strtol(val, &end, 10);
@@ -133,13 +134,15 @@ read_config(const char *path, mrt_nn_config *c)
 				flt_die("%s: line %d: %s %s is not a positive integer", path, lineno,
 				    key, val);
 			*ip = (int)v;
+			sized = 1;
 		} else
 			flt_die("%s: line %d: unknown key %s", path, lineno, key);
 	}
 	if (ferror(f))
 		flt_die("%s: %s", path, strerror(errno));
 	fclose(f);
-	snprintf(c->preset, sizeof c->preset, "%s", "");
+	if (sized)      /* no longer the preset */
+		snprintf(c->preset, sizeof c->preset, "%s", "");
 }
 
 /* ---- metadata ----------------------------------------------------------- */

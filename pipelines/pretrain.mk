@@ -23,6 +23,9 @@
 #
 # $(call merit_pretrain,…) (below) defines the same rules for another directory (pipelines/demo.mk trains four models so).
 
+ifndef merit_pretrain_mk
+merit_pretrain_mk := 1
+
 MERIT_BIN ?= $(CURDIR)/$(BIN)
 # the filters are built first when they are this tree's own
 merit_built = $(if $(filter $(abspath $(MERIT_BIN)),$(CURDIR)/$(BIN)),all)
@@ -106,4 +109,6 @@ pretrain: $(PRETRAIN_DIR)/model.safetensors $(PRETRAIN_DIR)/log.jsonl
 else
 pretrain:
 	@echo "make pretrain needs TRAIN=stream.ecgz (see pipelines/pretrain.mk)" >&2; exit 2
+endif
+
 endif

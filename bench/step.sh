@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# merit-step, the filter, on merit-s with batch 64, fed by a pipe as in
+# pretraining: samples/s of full MERIT, rec-only (--lambda-cma 0: the text
+# tower is never run) and CMA-only (--lambda-rec 0: no decoder), against
+# the PyTorch reference's training step (and full MERIT with OpenMP threads
+# spinning while they wait, OMP_WAIT_POLICY=active, instead of merit-step's
+# passive default) in the same run (medians of
+# BENCH_RUNS interleaved runs of BENCH_STEPS steps, the first 2 dropped).
+set -euo pipefail
+: "${BENCH_RUNS:=3}" "${MERIT_THREADS:=2}" "${BENCH_STEPS:=8}"
+ref=${MERIT_ROOT:-.}/../shared/bench/merit_ref.py
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+n=$((64 * BENCH_STEPS))
+ecg-synth -n "$n" --fs 100 -s 1 > "$dir/s.ecgz"
+txt-tokenize --learn 4096 -o "$dir/v.txt" "$dir/s.ecgz" 2>/dev/null || true
+txt-tokenize -v "$dir/v.txt" "$dir/s.ecgz" | ecg-mask -s 1 > "$dir/t.ecgz"
+merit-step --init --preset merit-s --vocab "$dir/v.txt" --total-steps 1000 --warmup 10 \
+    -o "$dir/ck.safetensors" 2>/dev/null
+
+torch=0
+if /usr/bin/python3 -c 'import torch' 2>/dev/null && [ -f "$ref" ]; then torch=1; fi
+pyt=(env MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=268435456
+     /usr/bin/python3 "$ref" --threads "$MERIT_THREADS")
+
+# one run of variant NAME with merit-step options; appends samples/s, RSS
+step() {
+	local name=$1; shift
+	rm -f "$dir/log.jsonl"
+	cat "$dir/t.ecgz" | /usr/bin/time -f '%M' -o "$dir/time" \
+	    merit-step -m "$dir/ck.safetensors" -o "$dir/out.safetensors" --threads "$MERIT_THREADS" \
+	    --log "$dir/log.jsonl" "$@" 2>/dev/null
+	echo "$(jq -r 'select(.step > 2) | .samples_per_s' "$dir/log.jsonl" | median) $(cat "$dir/time")" \
+	    >> "$dir/$name"
+}
+
+for i in $(seq "$BENCH_RUNS"); do
+	step merit
+	OMP_WAIT_POLICY=active step active
+	step rec --lambda-cma 0
+	step cma --lambda-rec 0
+	if [ $torch = 1 ]; then
+		"${pyt[@]}" --mode train --steps "$BENCH_STEPS" --warmup 2 2>/dev/null |
+		    grep -o '"samples_per_s": [0-9.e+-]*' | awk '{print $2}' >> "$dir/torch"
+	fi
+done
+m=$(awk '{print $1}' "$dir/merit" | median)
+for v in merit active rec cma; do
+	s=$(awk '{print $1}' "$dir/$v" | median); r=$(awk '{print $2}' "$dir/$v" | median)
+	printf 'merit-step merit-s b64 %-6s %7.2f samples/s  %.2fx full MERIT  peak RSS %d MiB\n' \
+	    "$v" "$s" "$(echo "$s / $m" | bc -l)" $((r / 1024))
+done
+if [ $torch = 1 ]; then
+	t=$(median < "$dir/torch")
+	printf 'PyTorch reference train       %7.2f samples/s  merit-step/PyTorch %.2f\n' \
+	    "$t" "$(echo "$m / $t" | bc -l)"
+else
+	echo "PyTorch reference: skipped (python3-torch not importable by /usr/bin/python3)"
+fi

@@ -75,8 +75,6 @@ $(1)/random/model.safetensors: $(1)/merit/epoch-0.safetensors
 	@mkdir -p $(1)/random
 	cp $$< $$@
 
-$(foreach m,$(demo_models),$(call demo_model_rules,$(1),$(m)))
-
 $(1)/compare.txt: $(foreach m,$(demo_models),$(1)/eval/$(m).done)
 	@echo "demo: comparing"
 	$(demo_bin)/merit-eval compare $(foreach m,$(demo_models),$(1)/eval/$(m)-*.json) > $$@
@@ -126,6 +124,7 @@ endef
 demo_outputs = $(addprefix $(1)/,compare.txt curves.png roc.png map.png recon.png)
 
 $(eval $(call demo_rules,$(DEMO_DIR)))
+$(foreach m,$(demo_models),$(eval $(call demo_model_rules,$(DEMO_DIR),$(m))))
 
 .PHONY: demo demo-small
 demo: deps

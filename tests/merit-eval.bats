@@ -4,7 +4,31 @@
 
 load test_helper
 
-setup() { cd "$BATS_TEST_TMPDIR"; }
+# a randomly initialised merit-xs checkpoint with a tokenizer learned from
+# synthetic reports (for zeroshot)
+setup_file() {
+	cd "$BATS_FILE_TMPDIR"
+	ecg-synth -n 20 -s 3 --fs 100 | txt-tokenize -L 400 -o v.txt
+	merit-step --init --preset merit-xs --vocab v.txt --seed 2 -o ck.safetensors 2>/dev/null
+	merit-step --init --preset merit-xs --seed 2 -o notok.safetensors 2>/dev/null
+}
+
+setup() { cd "$BATS_TEST_TMPDIR"; D=$BATS_FILE_TMPDIR; }
+
+# The text tower's embedding of each line "code<TAB>text" of a prompt file,
+# as JSON lines {"id": code, "t": tensor}, through txt-tokenize and ecg-encode.
+textemb() {
+	jq -Rc 'split("\t") | {id: .[0], report: .[1]}' "$1" | ecg-pack |
+		txt-tokenize -v "$D/v.txt" -m 16 | ecg-encode -m "$D/ck.safetensors" --text |
+		ecg-dump -a | jq -c '{id, t}'
+}
+# 60 records, folds 9 and 10, one class each in turn from CLASSES (a jq
+# array), whose e is that class's text embedding from EMB (textemb output)
+planted() {
+	jq -nc --slurpfile c "$2" --argjson k "$1" '($c | map({(.id): .t}) | add) as $t |
+		range(60) as $i | $k[$i % ($k | length)] as $y |
+		{id: "r\($i)", fold: (if $i < 30 then 9 else 10 end), e: $t[$y], labels: {($y): 100.0}}' | ecg-pack
+}
 
 feat() { "$FIX/mkfeat" "$@" | ecg-pack; }
 
@@ -160,8 +184,7 @@ STTC              1      0      0      1       2
 	run --separate-stderr merit-eval frobnicate
 	assert_failure 2
 	run --separate-stderr merit-eval zeroshot -t ptbxl-super
-	assert_failure 1
-	assert_equal "$stderr" "merit-eval: zeroshot: not in this build"
+	assert_failure 2
 }
 
 @test "labels as an array in another field; TSV summary; -D prints the counts first" {
@@ -187,4 +210,129 @@ m codes 100% F1 1" ]
 	[ "$(jq -c '.runs[0].excluded' r.json)" = '["C"]' ]
 	[ "$(jq '.runs[0] | (.classes[0].auroc + .classes[1].auroc) / 2 - .test.macro_auroc | fabs < 1e-15' r.json)" = true ]
 	[ "$(jq '.runs[0] | (.classes[0].f1 + .classes[1].f1) / 2 - .test.macro_f1 | fabs < 1e-15' r.json)" = true ]
+}
+
+@test "zeroshot: records whose e is a class text's embedding score 1 for that class" {
+	printf 'A\tatrial fibrillation\nB\tsinus bradycardia\n# a comment\n\nC\tleft bundle branch block\n' > p.tsv
+	textemb <(grep -v '^#' p.tsv | grep .) > t.jsonl
+	planted '["A","B","C"]' t.jsonl > z.ecgz
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -l labels -p p.tsv -B 50 -N zs -j z.json -c s.tsv -T z.tsv z.ecgz
+	assert_success
+	assert_equal "$stderr" ""
+	assert_line --index 0 "zero-shot task codes, features e (12-d), 3 classes, texts from p.tsv; checkpoint $D/ck.safetensors; val 30 (folds 9), test 30 (10); 0 records without a label of the task dropped"
+	assert_line --regexp '^   1\.0000  1\.0000 \[1\.0000, 1\.0000\] +1\.0000 \[1\.0000, 1\.0000\]$'
+	assert_line "C            left bundle branch block"
+	[ "$(jq -c '[.classes, .test.macro_auroc, .test.macro_f1, [.per_class[].auroc]]' z.json)" = '[["A","B","C"],1,1,[1,1,1]]' ]
+	[ "$(jq -r '.texts.B' z.json)" = "sinus bradycardia" ]
+	# the scores file: val and test records only, cosine 1 with the own class
+	[ "$(wc -l < s.tsv)" = $((60 * 3 + 1)) ]
+	[ "$(cut -f 3 s.tsv | tail -n +2 | sort | uniq -c | tr -s ' ')" = " 90 test
+ 90 val" ]
+	[ "$(awk -F'\t' 'NR > 1 && $4 == 1 && ($5 < 0.999999 || $5 > 1.000001)' s.tsv | wc -l)" = 0 ]
+	[ "$(awk -F'\t' 'NR > 1 && $4 == 0 && $5 > 0.999' s.tsv | wc -l)" = 0 ]
+	# compare reads it like a probe's result
+	run merit-eval compare z.json
+	assert_line --index 0 --regexp '^model +codes zero-shot AUROC +codes zero-shot F1 *$'
+	[ "$(tail -1 z.tsv | cut -f 1-5)" = "$(printf 'zs\tcodes\tzero-shot\tF1\t1')" ]
+}
+
+@test "zeroshot: the checkpoint's tokenizer, or --vocab; none is an error" {
+	printf 'A\tatrial fibrillation\nB\tsinus bradycardia\n' > p.tsv
+	textemb p.tsv > t.jsonl
+	planted '["A","B"]' t.jsonl > z.ecgz
+	merit-eval zeroshot -m "$D/ck.safetensors" -l labels -p p.tsv -B 20 -j a.json z.ecgz > /dev/null
+	merit-eval zeroshot -m "$D/notok.safetensors" --vocab "$D/v.txt" -l labels -p p.tsv -B 20 -j b.json z.ecgz > /dev/null
+	[ "$(jq -c .per_class a.json)" = "$(jq -c .per_class b.json)" ]
+	[ "$(jq .test.macro_auroc a.json)" = 1 ]
+	run --separate-stderr merit-eval zeroshot -m "$D/notok.safetensors" -l labels -p p.tsv -j c.json z.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "merit-eval: $D/notok.safetensors: no tokenizer in the checkpoint (give --vocab FILE)"
+	[ ! -e c.json ]
+}
+
+@test "zeroshot: PTB-XL classes get their scp_statements descriptions unless a prompt says otherwise" {
+	scp=$FIX/ptbxl-scp/scp_statements.csv
+	printf 'AFIB\tatrial fibrillation\nSR\tsinus rhythm\n' > d.tsv
+	textemb d.tsv > t.jsonl
+	planted '["AFIB","SR"]' t.jsonl > z.ecgz
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -t ptbxl-rhythm -s "$scp" -B 20 -j z.json z.ecgz
+	assert_success
+	assert_line --index 0 --partial ", 12 classes, texts: their descriptions; "
+	[ "$(jq -r '.texts.AFIB, .texts.SR, .texts.STACH' z.json)" = "atrial fibrillation
+sinus rhythm
+sinus tachycardia" ]
+	# only AFIB and SR have test positives; both are found exactly
+	[ "$(jq -c '[(.excluded | length), .test.macro_auroc]' z.json)" = "[10,1]" ]
+	printf 'SR\tnormal sinus rhythm\nXYZ\tnot a class\n' > p.tsv
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -t ptbxl-rhythm -s "$scp" -p p.tsv -B 20 -j p.json z.ecgz
+	assert_success
+	assert_line --index 0 --partial ", 12 classes, 1 texts from p.tsv, 11 descriptions; "
+	assert_line --index 1 "1 prompts for codes that are not classes of the task, unused"
+	[ "$(jq -r '.texts.SR' p.json)" = "normal sinus rhythm" ]
+	[ "$(jq -c '[.per_class[] | select(.name == "SR" or .name == "AFIB") | .prompt]' p.json)" = "[false,true]" ]
+}
+
+@test "zeroshot bad input: embedding size, prompt file, codes without prompts, no test label" {
+	"$FIX/mkfeat" 40 4 1 | jq -c '.e = .h | .fold = (if .fold < 9 then 9 else .fold end)' | ecg-pack > f.ecgz
+	printf 'A\taaa\n' > p.tsv
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -l labels -p p.tsv -j r.json -c s.tsv -r roc.tsv f.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "merit-eval: f.ecgz: feature e has 4 values, the checkpoint's embeddings 12"
+	[ ! -e r.json ]; [ ! -e s.tsv ]; [ ! -e roc.tsv ]; refute_leftovers .
+	printf 'A\taaa\nB bbb\n' > bad.tsv
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -l labels -p bad.tsv f.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "merit-eval: bad.tsv: line 2: no tab between the code and its text"
+	printf 'A\taaa\nA\tbbb\n' > bad.tsv
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -l labels -p bad.tsv f.ecgz
+	assert_equal "$stderr" "merit-eval: bad.tsv: line 2: a second text for A"
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -t codes f.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "merit-eval: task codes needs the class texts (-p prompts)"
+	printf 'Q\tqqq\n' > q.tsv
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -l labels -p q.tsv f.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "merit-eval: task codes: no label of the task occurs in the test folds (10)"
+	run --separate-stderr merit-eval zeroshot -l labels -p p.tsv f.ecgz
+	assert_failure 2
+}
+
+# area under the ROC rows of each class by trapezoids: "class area points"
+roc_area() {
+	awk -F'\t' 'NR > 1 && NF == 3 { if ($1 != c) { if (c != "") printf "%s %.12f %d\n", c, a, n; c = $1; a = 0; n = 0 }
+		else a += ($2 - x) * ($3 + y) / 2; x = $2; y = $3; n++ }
+		END { printf "%s %.12f %d\n", c, a, n }' "$1"
+}
+
+@test "--roc: every threshold of the test fold; the area is the AUROC; gnuplot draws it" {
+	feat 400 6 9 > f.ecgz
+	merit-eval probe -t codes -f 0.5,1 -n 2 -B 10 -j r.json -r roc.tsv f.ecgz > /dev/null
+	[ "$(head -1 roc.tsv)" = "$(printf 'class\tfpr\ttpr')" ]
+	# the 100% run's test AUROC per class
+	want=$(jq -r '.runs[] | select(.fraction == 1) | .classes[] | "\(.name) \(.auroc * 1e9 | round)"' r.json)
+	[ "$(roc_area roc.tsv | awk '{ printf "%s %.0f\n", $1, $2 * 1e9 }')" = "$want" ]
+	# from (0, 0) to (1, 1), never down, blocks apart by two blank lines
+	[ "$(awk -F'\t' 'NF == 3 && NR > 1 && $2 == 0 && $3 == 0' roc.tsv | wc -l)" = 3 ]
+	[ "$(awk -F'\t' 'NF == 3 && $2 == 1 && $3 == 1' roc.tsv | wc -l)" = 3 ]
+	[ "$(awk -F'\t' 'NF == 3 && NR > 1 { if ($1 == c && ($2 < x || $3 < y)) bad++; c = $1; x = $2; y = $3 } END { print bad + 0 }' roc.tsv)" = 0 ]
+	[ "$(grep -c '^$' roc.tsv)" = 4 ]
+	# one point per distinct test score, plus the origin
+	merit-eval probe -t codes -f 1 -B 10 -c s.tsv f.ecgz > /dev/null
+	n=$(awk -F'\t' '$3 == "test" && $2 == "A" { print $5 }' s.tsv | sort -u | wc -l)
+	[ "$(roc_area roc.tsv | awk '$1 == "A" { print $3 }')" = $((n + 1)) ]
+	if command -v gnuplot > /dev/null; then
+		run --separate-stderr gnuplot -e "set terminal dumb; set datafile separator '\t'; plot for [i=0:2] 'roc.tsv' index i using 2:3 with lines title word('A B C', i + 1)"
+		assert_success
+		assert_equal "$stderr" ""
+	fi
+}
+
+@test "zeroshot --roc: a class found exactly reaches (0, 1)" {
+	printf 'A\tatrial fibrillation\nB\tsinus bradycardia\n' > p.tsv
+	textemb p.tsv > t.jsonl
+	planted '["A","B"]' t.jsonl > z.ecgz
+	merit-eval zeroshot -m "$D/ck.safetensors" -l labels -p p.tsv -B 20 -r roc.tsv z.ecgz > /dev/null
+	[ "$(awk -F'\t' '$2 == 0 && $3 == 1 { print $1 }' roc.tsv | sort -u | tr '\n' ' ')" = "A B " ]
+	[ "$(roc_area roc.tsv | cut -d' ' -f 1,2)" = "A 1.000000000000
+B 1.000000000000" ]
 }

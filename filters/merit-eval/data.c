@@ -166,7 +166,10 @@ load_task(struct ds *ds, const struct dsopts *o)
 			flt_die("%s: %s", o->scp, msg);
 		fclose(f);
 		mrt_labels_finish(ds->L);
-	}
+	} else
+		for (size_t k = 0; k < o->nclasses; k++)
+			if (mrt_labels_add_code(ds->L, o->classes[k], strlen(o->classes[k])) != 0)
+				flt_die("out of memory");
 }
 
 void
@@ -176,7 +179,7 @@ ds_load(struct ds *ds, const struct dsopts *o)
 	mrt_reader *r = flt_reader(o->in, &inf);
 	const msgpack_object *rec;
 	struct codes c = { 0 };
-	size_t cap = 0, ntrainpos = 0;
+	size_t cap = 0, ntrainpos = 0;   /* (notrain: test positives) */
 	float *tmp = NULL;
 
 	memset(ds, 0, sizeof *ds);
@@ -244,7 +247,7 @@ ds_load(struct ds *ds, const struct dsopts *o)
 					ds->dropped++;
 					continue;
 				}
-			} else if (s == SPLIT_TRAIN) {
+			} else if (s == SPLIT_TRAIN && o->classes == NULL) {
 				const char *p = c.buf + before;
 				for (size_t j = 0; j < k; j++, p += strlen(p) + 1)
 					if (mrt_labels_add_code(ds->L, p, strlen(p)) != 0)
@@ -282,7 +285,7 @@ ds_load(struct ds *ds, const struct dsopts *o)
 			mrt_labels_code(ds->L, p, strlen(p), y);
 		for (size_t k = 0; k < ds->nclass; k++) {
 			ds->y[k * ds->n + i] = y[k];
-			if (ds->split[i] == SPLIT_TRAIN)
+			if (ds->split[i] == (o->notrain ? SPLIT_TEST : SPLIT_TRAIN))
 				ntrainpos += y[k];
 		}
 	}
@@ -291,9 +294,10 @@ ds_load(struct ds *ds, const struct dsopts *o)
 	free(c.count);
 	if (ntrainpos == 0) {
 		char b[256];
-		flt_die("task %s: no label of the task occurs in the training folds (%s)",
-		    mrt_labels_task_name(o->task),
-		    ds_folds_str(o->folds[SPLIT_TRAIN], b, sizeof b));
+		int sp = o->notrain ? SPLIT_TEST : SPLIT_TRAIN;
+		flt_die("task %s: no label of the task occurs in the %s folds (%s)",
+		    mrt_labels_task_name(o->task), sp == SPLIT_TEST ? "test" : "training",
+		    ds_folds_str(o->folds[sp], b, sizeof b));
 	}
 }
 

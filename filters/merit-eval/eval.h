@@ -26,6 +26,11 @@ struct dsopts {
 	int task;               /* MRT_LABELS_* */
 	const char *scp;        /* scp_statements.csv for PTB-XL tasks */
 	uint64_t folds[NSPLIT]; /* bit f: fold f belongs to the split */
+	/* task codes: these classes instead of the training folds' codes */
+	const char *const *classes;
+	size_t nclasses;
+	int notrain;            /* nothing is trained: the test folds must hold a
+				 * label of the task, not the training folds */
 };
 
 /* Records of the train, validation and test folds, in stream order. */
@@ -112,6 +117,13 @@ FILE *scores_open(const char *path);
 void scores_rows(FILE *f, const struct ds *ds, const size_t *idx, size_t n,
     const double *s, int split);
 
+/* ROC curves of class-major test scores as TSV "class fpr tpr" into
+ * path: a block per class with test positives and negatives, from (0, 0)
+ * through every distinct score to (1, 1), blocks separated by two blank
+ * lines (gnuplot's index). */
+void roc_write(const char *path, const struct ds *ds, const size_t *it, size_t nt,
+    const double *st);
+
 /* Class counts per fold (and records per fold) on stdout. */
 void describe_table(const struct ds *ds);
 
@@ -119,5 +131,6 @@ int cmd_probe(int argc, char **argv);
 int cmd_retrieval(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
+int cmd_zeroshot(int argc, char **argv);
 
 #endif

@@ -1,13 +1,8 @@
 /*
  * merit-eval: evaluation of merit embeddings (see merit-eval(1)).
- * Each subcommand lives in its own file and defines cmd_NAME(); a
- * subcommand whose file is absent from the build (zeroshot, which needs
- * lib/nn and the tokenizer) is a weak reference left NULL, so adding
- * zeroshot.c with cmd_zeroshot() is all it takes to enable it.
+ * Each subcommand lives in its own file and defines cmd_NAME().
  */
 #include "eval.h"
-
-int cmd_zeroshot(int argc, char **argv) __attribute__((weak));
 
 #define USAGE "merit-eval probe|retrieval|compare|describe|zeroshot [options] ..."
 
@@ -26,10 +21,7 @@ main(int argc, char **argv)
 	if (argc < 2)
 		flt_usage(USAGE);
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-		if (strcmp(argv[1], cmds[i].name) == 0) {
-			if (cmds[i].fn == NULL)
-				flt_die("%s: not in this build", argv[1]);
+		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].fn(argc - 1, argv + 1);
-		}
 	flt_usage(USAGE);
 }

@@ -15,13 +15,14 @@
 #define PROBE_USAGE "merit-eval probe -t task [-s scp_statements.csv] " \
 	"[-F field] [-l field] [--train folds] [--val folds] [--test folds] " \
 	"[-f fractions] [-n seeds] [-S seed] [-L lambdas] [-B reps] " \
-	"[-j json] [-T tsv] [-c scores] [-N name] [-D] [file]"
+	"[-j json] [-T tsv] [-c scores] [-r roc] [-N name] [-D] [file]"
 
 #define MAXLIST 32
 
 struct probeopts {
 	struct dsopts ds;
 	struct outopts out;
+	const char *roc;
 	double frac[MAXLIST], lambda[MAXLIST];
 	int nfrac, nlambda, seeds, max_iter, describe;
 };
@@ -105,7 +106,7 @@ stats(const struct ds *ds, const size_t *idx, size_t n, double *mean,
 static void
 run_probe(struct run *ru, const struct ds *ds, const struct probeopts *o,
     const size_t *itr, size_t ntr, const size_t *iv, size_t nv,
-    const size_t *it, size_t nt, FILE *scores)
+    const size_t *it, size_t nt, FILE *scores, const char *roc)
 {
 	size_t d = ds->d, C = ds->nclass, m, L = (size_t)o->nlambda;
 	size_t *sub = malloc(ntr * sizeof *sub);
@@ -192,6 +193,8 @@ run_probe(struct run *ru, const struct ds *ds, const struct probeopts *o,
 	}
 	eval_scores(&ru->ev, ds, iv, nv, sv + best * C * nv, it, nt, st,
 	    o->out.nboot, o->out.seed);
+	if (roc)
+		roc_write(roc, ds, it, nt, st);
 	if (scores) {
 		double *s0 = calloc(C * ntr + 1, sizeof *s0);
 		double *Xa = standardise(ds, itr, ntr, mean, sd);
@@ -295,7 +298,7 @@ cmd_probe(int argc, char **argv)
 		{ "bootstrap", 1, 0, 'B' }, { "json", 1, 0, 'j' },
 		{ "tsv", 1, 0, 'T' }, { "scores", 1, 0, 'c' },
 		{ "name", 1, 0, 'N' }, { "describe", 0, 0, 'D' },
-		{ "max-iter", 1, 0, 4 }, { 0, 0, 0, 0 }
+		{ "max-iter", 1, 0, 4 }, { "roc", 1, 0, 'r' }, { 0, 0, 0, 0 }
 	};
 	struct probeopts o = { 0 };
 	struct ds ds;
@@ -316,7 +319,7 @@ cmd_probe(int argc, char **argv)
 	o.nfrac = num_list("0.01,0.1,1", o.frac, 0, 1, "fraction");
 	o.nlambda = num_list("1,0.1,0.01,0.001,0.0001,0.00001", o.lambda, 0,
 	    1e6, "lambdas");
-	while ((c = getopt_long(argc, argv, "t:s:F:l:f:n:S:L:B:j:T:c:N:D", lo,
+	while ((c = getopt_long(argc, argv, "t:s:F:l:f:n:S:L:B:j:T:c:r:N:D", lo,
 	    NULL)) != -1)
 		switch (c) {
 		case 't': task = optarg; break;
@@ -334,6 +337,7 @@ cmd_probe(int argc, char **argv)
 		case 'j': o.out.json = optarg; break;
 		case 'T': o.out.tsv = optarg; break;
 		case 'c': o.out.scores = optarg; break;
+		case 'r': o.roc = optarg; break;
 		case 'N': o.out.name = optarg; break;
 		case 'D': o.describe = 1; break;
 		case 4: o.max_iter = (int)flt_num(optarg, 1, 10000, "max-iter"); break;
@@ -379,7 +383,8 @@ cmd_probe(int argc, char **argv)
 			ru->fraction = o.frac[f];
 			ru->seed = s + 1;
 			run_probe(ru, &ds, &o, itr, ntr, iv, nv, it, nt,
-			    f == 0 && s == 0 ? scores : NULL);
+			    f == 0 && s == 0 ? scores : NULL,
+			    f == 0 && s == 0 ? o.roc : NULL);
 		}
 	}
 	if (scores) {

@@ -218,3 +218,56 @@ print_classes(const struct ds *ds, const struct evalres *r,
 		    r->valthresh[k] ? "" : "  no validation positive");
 	}
 }
+
+/* Records by score, highest first (ties in any order: a tie is one step). */
+static const double *roc_s;
+
+static int
+roc_cmp(const void *a, const void *b)
+{
+	double x = roc_s[*(const size_t *)a], y = roc_s[*(const size_t *)b];
+	return (x < y) - (x > y);
+}
+
+void
+roc_write(const char *path, const struct ds *ds, const size_t *it, size_t nt,
+    const double *st)
+{
+	FILE *f = out_open(path);
+	uint8_t *y = labels_of(ds, it, nt);
+	size_t *ord = malloc((nt + 1) * sizeof *ord), blocks = 0;
+	if (ord == NULL)
+		flt_die("out of memory");
+	fprintf(f, "class\tfpr\ttpr\n");
+	for (size_t k = 0; k < ds->nclass; k++) {
+		const double *s = st + k * nt;
+		const uint8_t *yk = y + k * nt;
+		const char *name = mrt_labels_name(ds->L, k);
+		size_t P = 0, N, tp = 0, fp = 0;
+		for (size_t i = 0; i < nt; i++)
+			P += yk[i];
+		N = nt - P;
+		if (P == 0 || N == 0)
+			continue;   /* no curve: excluded from the macros too */
+		for (size_t i = 0; i < nt; i++)
+			ord[i] = i;
+		roc_s = s;
+		qsort(ord, nt, sizeof *ord, roc_cmp);
+		fprintf(f, "%s%s\t0\t0\n", blocks++ ? "\n\n" : "", name);
+		for (size_t i = 0; i < nt;) {
+			size_t j = i;
+			/* every record with this score passes the threshold together */
+			while (j < nt && s[ord[j]] == s[ord[i]]) {
+				tp += yk[ord[j]];
+				fp += !yk[ord[j]];
+				j++;
+			}
+			fprintf(f, "%s\t%.17g\t%.17g\n", name, (double)fp / (double)N,
+			    (double)tp / (double)P);
+			i = j;
+		}
+	}
+	free(ord);
+	free(y);
+	out_commit(f, path);
+}

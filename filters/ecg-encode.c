@@ -290,8 +290,9 @@ main(int argc, char **argv)
 		flt_usage(USAGE);
 	op.in = flt_input(argc, argv, USAGE);
 	mrt_nn_set_threads(op.threads);
-	if (mrt_nn_open(&model, op.ckpt, NULL, op.batch, op.mode == RECON ? MRT_NN_TRAIN : 0,
-	    err, sizeof err) != 0)
+	/* the text tower runs one report at a time: no room for a batch */
+	if (mrt_nn_open(&model, op.ckpt, NULL, op.mode == TEXT ? 1 : op.batch,
+	    op.mode == RECON ? MRT_NN_TRAIN : 0, err, sizeof err) != 0)
 		flt_die("%s", err);
 	c = mrt_nn_get_config(model);
 	if (c->proj > 4096)

@@ -90,7 +90,7 @@ mrt_batch_visible(const msgpack_object *rec, const mrt_nn_config *c,
 
 	if ((e = mrt_rec_tensor(rec, "mask", &t)) != 0)
 		return fail(err, cap, e, e == MRT_ENOENT ?
-		    "no field mask (run ecg-mask before merit-step)" : "field mask: %s",
+		    "no field mask (run ecg-mask first)" : "field mask: %s",
 		    mrt_strerror(e));
 	if (t.dtype != MRT_U8 || t.ndim != 2 || t.shape[0] != c->leads || t.shape[1] != nt)
 		return fail(err, cap, MRT_ESHAPE, "field mask is not uint8 [%d, %d] "
@@ -125,7 +125,7 @@ mrt_batch_tokens(const msgpack_object *rec, const mrt_nn_config *c, int32_t *tok
 
 	if ((e = mrt_rec_tensor(rec, "tok", &t)) != 0)
 		return fail(err, cap, e, e == MRT_ENOENT ?
-		    "no field tok (run txt-tokenize -v VOCAB, or train with --lambda-cma 0)" :
+		    "no field tok (run txt-tokenize -v VOCAB first)" :
 		    "field tok: %s", mrt_strerror(e));
 	if (t.ndim != 1 || t.shape[0] != c->txt_len)
 		return fail(err, cap, MRT_ESHAPE, "field tok has %lld ids, the model needs %d "

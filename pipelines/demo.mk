@@ -77,7 +77,7 @@ $(1)/random/model.safetensors: $(1)/merit/epoch-0.safetensors
 
 $(1)/compare.txt: $(foreach m,$(demo_models),$(1)/eval/$(m).done)
 	@echo "demo: comparing"
-	$(demo_bin)/merit-eval compare $(foreach m,$(demo_models),$(1)/eval/$(m)-*.json) > $$@
+	$(demo_bin)/merit-eval compare -t $(foreach m,$(demo_models),$(1)/eval/$(m)-*.json) > $$@
 $(1)/curves.png: $(foreach m,rec cma merit,$(1)/$(m)/log.jsonl)
 	pipelines/plot/plot.sh curves $$@ $(foreach m,rec cma merit,$(m)=$(1)/$(m)/log.jsonl)
 $(1)/roc.png: $(1)/eval/merit.done

@@ -112,6 +112,19 @@ feat() { "$FIX/mkfeat" "$@" | ecg-pack; }
 	assert_line --index 0 --regexp '^model +codes 100% AUROC +codes 100% F1 *$'
 	assert_line --index 1 --regexp '^random +0\.[0-9]{4} \[0\.[0-9]{4}, [01]\.[0-9]{4}\] +0\.[0-9]{4} \['
 	assert_line --index 2 --regexp '^merit '
+	# two files of one model are one row; -t turns the table
+	merit-eval probe -t codes -f 1 -B 20 -N merit -S 2 -j c.json f.ecgz > /dev/null
+	jq '.summary[].task = "other"' c.json > d.json
+	run --separate-stderr merit-eval compare a.json b.json d.json
+	[ "${#lines[@]}" = 3 ]
+	assert_line --index 0 --regexp '^model +codes 100% AUROC +codes 100% F1 +other 100% AUROC +other 100% F1 *$'
+	assert_line --index 1 --regexp '^random +0\.[0-9]{4} \[.* +0\.[0-9]{4} \[.* +- +- *$'
+	assert_line --index 2 --regexp '^merit +0\.[0-9]{4} \[.* +0\.[0-9]{4} \[.* +0\.[0-9]{4} \[.* +0\.[0-9]{4} \['
+	run --separate-stderr merit-eval compare -t a.json b.json d.json
+	assert_success
+	[ "${#lines[@]}" = 5 ]
+	assert_line --index 0 --regexp '^ +random +merit *$'
+	assert_line --index 3 --regexp '^other 100% AUROC +- +0\.[0-9]{4} \['
 	echo '{"model": "x"}' > bad.json
 	run --separate-stderr merit-eval compare a.json bad.json
 	assert_failure 1

@@ -229,7 +229,7 @@ EOF
 	init
 	run merit-step -m ck0.safetensors -o ck1.safetensors "$D/tk.ecgz"
 	assert_failure 1
-	assert_output "merit-step: $D/tk.ecgz: record 1: no field mask (run ecg-mask before merit-step)"
+	assert_output "merit-step: $D/tk.ecgz: record 1: no field mask (run ecg-mask first)"
 	ecg-mask -s 1 "$D/s.ecgz" > notok.ecgz
 	run merit-step -m ck0.safetensors -o ck1.safetensors notok.ecgz
 	assert_failure 1

@@ -1,13 +1,15 @@
 /*
- * compare.c: merit-eval compare A.json B.json ..., one table: a row per
- * model (its JSON's "model"), a column per task, setting and metric found
- * in the files' "summary" rows, in order of first appearance.
+ * compare.c: merit-eval compare [-t] A.json B.json ..., one table: a row per
+ * model (its JSON's "model"; the files of one model are merged), a column
+ * per task, setting and metric found in the files' "summary" rows, in order
+ * of first appearance.  -t turns it: a row per task, setting and metric, a
+ * column per model.
  */
 #include <math.h>
 
 #include "eval.h"
 
-#define CMP_USAGE "merit-eval compare file.json ..."
+#define CMP_USAGE "merit-eval compare [-t] file.json ..."
 #define MAXCOL 256
 
 struct col { char task[64], setting[64], metric[32]; };
@@ -49,62 +51,131 @@ cell(char *buf, size_t cap, json_t *row)
 		snprintf(buf, cap, "%.4f", json_number_value(v));
 }
 
+/* The cell of model name m and column j from the files of that model. */
+static void
+model_cell(char *buf, size_t cap, json_t **docs, int nf, const char *m, struct col *cols,
+    int *ncol, int j)
+{
+	snprintf(buf, cap, "-");
+	for (int i = 0; i < nf; i++) {
+		json_t *rows = json_object_get(docs[i], "summary"), *row;
+		size_t k;
+		if (strcmp(json_string_value(json_object_get(docs[i], "model")), m) != 0)
+			continue;
+		json_array_foreach(rows, k, row)
+			if (col_of(cols, ncol, row) == j)
+				cell(buf, cap, row);
+	}
+}
+
+/* Width of s in characters (UTF-8 continuation bytes do not count). */
+static int
+width(const char *s)
+{
+	int w = 0;
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xC0) != 0x80;
+	return w;
+}
+
+static void
+pad(const char *s, int w)
+{
+	printf("%s%*s", s, w > width(s) ? w - width(s) : 0, "");
+}
+
 int
 cmd_compare(int argc, char **argv)
 {
 	static struct col cols[MAXCOL];
-	int ncol = 0, nf, c;
+	int ncol = 0, nf, nm = 0, c, transpose = 0;
 	json_t **docs;
-	size_t wname = 5;
-	while ((c = getopt(argc, argv, "")) != -1)
-		flt_usage(CMP_USAGE);
+	const char **models;
+	int wname = 5, wcol = 0;
+	char buf[128], head[256];
+	while ((c = getopt(argc, argv, "t")) != -1) {
+		if (c == 't')
+			transpose = 1;
+		else
+			flt_usage(CMP_USAGE);
+	}
 	nf = argc - optind;
 	if (nf < 1)
 		flt_usage(CMP_USAGE);
-	if ((docs = calloc((size_t)nf, sizeof *docs)) == NULL)
+	if ((docs = calloc((size_t)nf, sizeof *docs)) == NULL ||
+	    (models = calloc((size_t)nf, sizeof *models)) == NULL)
 		flt_die("out of memory");
 	for (int i = 0; i < nf; i++) {
-		const char *path = argv[optind + i];
+		const char *path = argv[optind + i], *name;
 		json_error_t je;
 		json_t *rows, *row, *model;
 		size_t k;
+		int seen = 0;
 		if ((docs[i] = json_load_file(path, 0, &je)) == NULL)
 			flt_die("%s: line %d: %s", path, je.line, je.text);
 		rows = json_object_get(docs[i], "summary");
 		model = json_object_get(docs[i], "model");
 		if (!json_is_array(rows) || !json_is_string(model))
 			flt_die("%s: not a merit-eval result (no model or summary)", path);
-		if (strlen(json_string_value(model)) > wname)
-			wname = strlen(json_string_value(model));
+		name = json_string_value(model);
+		for (int m = 0; m < nm; m++)
+			seen |= strcmp(models[m], name) == 0;
+		if (!seen)
+			models[nm++] = name;
+		if (width(name) > wname)
+			wname = width(name);
 		json_array_foreach(rows, k, row)
 			if (col_of(cols, &ncol, row) < 0)
 				flt_die("%s: summary row %zu lacks task, setting or metric",
 				    path, k + 1);
 	}
-	printf("%-*s", (int)wname, "model");
-	for (int j = 0; j < ncol; j++) {
-		int w = printf("  %s %s %s", cols[j].task, cols[j].setting,
-		    cols[j].metric);
-		printf("%*s", w < 30 ? 30 - w : 0, "");
-	}
-	printf("\n");
-	for (int i = 0; i < nf; i++) {
-		json_t *rows = json_object_get(docs[i], "summary");
-		printf("%-*s", (int)wname,
-		    json_string_value(json_object_get(docs[i], "model")));
+	if (transpose) {
+		/* a row per task, setting and metric; a column per model */
 		for (int j = 0; j < ncol; j++) {
-			char buf[128] = "-";
-			json_t *row;
-			size_t k;
-			json_array_foreach(rows, k, row)
-				if (col_of(cols, &ncol, row) == j)
-					cell(buf, sizeof buf, row);
-			/* pad by characters: "±" is two bytes */
-			printf("  %-*s", 28 + (strstr(buf, "±") ? 1 : 0), buf);
+			snprintf(head, sizeof head, "%.63s %.63s %.31s", cols[j].task, cols[j].setting,
+			    cols[j].metric);
+			if (width(head) > wcol)
+				wcol = width(head);
+		}
+		pad("", wcol);
+		for (int m = 0; m < nm; m++) {
+			printf("  ");
+			pad(models[m], 26);
 		}
 		printf("\n");
-		json_decref(docs[i]);
+		for (int j = 0; j < ncol; j++) {
+			snprintf(head, sizeof head, "%.63s %.63s %.31s", cols[j].task, cols[j].setting,
+			    cols[j].metric);
+			pad(head, wcol);
+			for (int m = 0; m < nm; m++) {
+				model_cell(buf, sizeof buf, docs, nf, models[m], cols, &ncol, j);
+				printf("  ");
+				pad(buf, 26);
+			}
+			printf("\n");
+		}
+	} else {
+		pad("model", wname);
+		for (int j = 0; j < ncol; j++) {
+			snprintf(head, sizeof head, "%.63s %.63s %.31s", cols[j].task, cols[j].setting,
+			    cols[j].metric);
+			printf("  ");
+			pad(head, 28);
+		}
+		printf("\n");
+		for (int m = 0; m < nm; m++) {
+			pad(models[m], wname);
+			for (int j = 0; j < ncol; j++) {
+				model_cell(buf, sizeof buf, docs, nf, models[m], cols, &ncol, j);
+				printf("  ");
+				pad(buf, 28);
+			}
+			printf("\n");
+		}
 	}
+	for (int i = 0; i < nf; i++)
+		json_decref(docs[i]);
 	free(docs);
+	free(models);
 	return finish_stdout();
 }

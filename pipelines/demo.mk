@@ -133,10 +133,11 @@ demo: deps
 	@echo "demo: results in $(DEMO_DIR)/ (compare.txt, curves.png, roc.png, map.png, recon.png)"
 
 # the small run: the first 1500 PTB-XL rows, 600 findings records, tiny model
-demo_small_vars = DEMO_DIR=results/demo-small DEMO_ROWS=1500 DEMO_FINDINGS=600 \
+DEMO_SMALL_DIR ?= results/demo-small
+demo_small_vars = DEMO_DIR=$(DEMO_SMALL_DIR) DEMO_ROWS=1500 DEMO_FINDINGS=600 \
 	DEMO_EPOCHS=2 DEMO_BATCH=32 DEMO_VOCAB=512 DEMO_CONFIG=pipelines/demo-small.conf \
 	DEMO_RUNS=2 DEMO_BOOT=200 DEMO_LR=2e-3
 demo-small:
-	@$(MAKE) --no-print-directory $(demo_small_vars) $(call demo_outputs,results/demo-small)
-	@cat results/demo-small/compare.txt
-	@echo "demo-small: results in results/demo-small/"
+	@$(MAKE) --no-print-directory $(demo_small_vars) $(call demo_outputs,$(DEMO_SMALL_DIR))
+	@cat $(DEMO_SMALL_DIR)/compare.txt
+	@echo "demo-small: results in $(DEMO_SMALL_DIR)/ (compare.txt, curves.png, roc.png, map.png, recon.png)"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bats
+# make demo-small: the demo's every step on a small dataset.
+
+load test_helper
+
+png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && [ "$(stat -c %s "$1")" -gt 10000 ]; }
+
+@test "make demo-small: four models side by side with intervals, and the pictures" {
+	d=$BATS_TEST_TMPDIR/ds
+	run make -s -C "$MERIT_ROOT" --no-print-directory demo-small DEMO_SMALL_DIR="$d"
+	assert_success
+	assert_line "demo-small: results in $d/ (compare.txt, curves.png, roc.png, map.png, recon.png)"
+	# a progress line for the steps
+	assert_line "demo: synthesising the PTB-XL-shaped dataset"
+	assert_line "pretrain $d/merit: epoch 2"
+	assert_line "demo: cma: zero-shot ptbxl-super"
+	# the table: a column per model, every cell filled, intervals on the full probes
+	run head -n 1 "$d/compare.txt"
+	assert_output --regexp '^ +random +rec +cma +merit *$'
+	for t in ptbxl-super ptbxl-form ptbxl-rhythm codes; do
+		for f in 1% 10% 100%; do
+			grep -Eq "^$t $f AUROC( +0\.[0-9]{4} (± 0\.[0-9]{4}|\[0\.[0-9]{4}, [01]\.[0-9]{4}\])){4} *$" "$d/compare.txt"
+		done
+	done
+	grep -Eq '^ptbxl-super zero-shot AUROC( +0\.[0-9]{4} \[0\.[0-9]{4}, [01]\.[0-9]{4}\]){4} *$' "$d/compare.txt"
+	# the findings task has findings the reports left out
+	[ "$(ecg-dump "$d/findings.ecgz" | jq -s 'map(.truth.omitted | length) | add')" -gt 50 ]
+	for p in curves roc map recon; do png "$d/$p.png"; done
+	# the map has a point per findings record
+	[ "$(tail -n +2 "$d/map.tsv" | wc -l)" = "$(ecg-cat -c "$d/enc/merit-findings.ecgz")" ]
+	# curves from all three trained models' logs, two epochs of steps each
+	for m in rec cma merit; do
+		[ "$(wc -l < "$d/$m/log.jsonl")" = "$(merit-step --info -m "$d/$m/model.safetensors" | awk '$1 == "step" { print $2 }')" ]
+	done
+}

@@ -47,7 +47,8 @@ trap 'exit 1' HUP INT TERM
 num='function isnum(s) { return s ~ /^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$/ }'
 
 # curves: one mN.tsv per model: step, L_rec, L_cma moving averages over
-# a window of 1/50 of the steps.
+# a window of 1/50 of the steps.  A term that is 0 is a branch turned off
+# (lambda 0) and is not drawn.
 curves() {
 	n=0
 	for a in "$@"; do
@@ -56,7 +57,8 @@ curves() {
 		need "$log"
 		n=$((n + 1))
 		jq -r 'select(type == "object" and (.step | type) == "number")
-		    | [.step, (.L_rec // "NaN"), (.L_cma // "NaN")] | @tsv' "$log" \
+		    | [.step, (.L_rec // "NaN"), (.L_cma // "NaN")]
+		    | map(if . == 0 then "NaN" else . end) | @tsv' "$log" \
 		    > "$tmp/raw" 2>"$tmp/err" || die "$log: not JSON lines: $(head -n 1 "$tmp/err")"
 		[ -s "$tmp/raw" ] || die "$log: no training steps (lines with \"step\")"
 		name=$(printf %s "$name" | tr '\t' ' ')

@@ -101,6 +101,7 @@ lint:
 benches: $(BENCHES)
 
 bench: deps all benches
+	@MERIT_BENCH_TORCH=1 ./scripts/deps
 	@MERIT_BIN=$(CURDIR)/$(BIN) BENCH_DIR=$(CURDIR)/$(OBJ)/bench ./bench/run
 
 install: all

@@ -30,9 +30,11 @@ LIB_SRC     := $(wildcard lib/*.c)
 LIB_OBJ     := $(LIB_SRC:lib/%.c=$(OBJ)/lib/%.o)
 LIBA        := $(OBJ)/libmerit.a
 # A filter is filters/NAME.c, or a folder filters/NAME/ of .c files;
-# filters/filter.c (filter.h's functions and state) is linked into each.
-FILTER_C    := $(filter-out filters/filter.c,$(wildcard filters/*.c))
-FLT_OBJ     := $(OBJ)/filters/filter.o
+# lib/filter/filter.c (filter.h's functions and state: messages, exit,
+# outputs) is linked into each filter; it is not in libmerit.a, whose
+# functions never print or exit.
+FILTER_C    := $(wildcard filters/*.c)
+FLT_OBJ     := $(OBJ)/lib/filter/filter.o
 FILTER_D    := $(patsubst %/,%,$(wildcard filters/*/))
 FILTERS     := $(sort $(FILTER_C:filters/%.c=%) $(FILTER_D:filters/%=%))
 PROGS       := $(FILTERS:%=$(BIN)/%)
@@ -57,6 +59,10 @@ $(OBJ)/lib/%.o: lib/%.c | $(OBJ)/lib
 $(LIBA): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
+
+$(FLT_OBJ): lib/filter/filter.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) -c -o $@ $<
 
 $(OBJ)/filters/%.o: filters/%.c | $(OBJ)/filters
 	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) -c -o $@ $<

@@ -13,7 +13,7 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 
 #define USAGE "ecg-dump [-aH] [file ...]"
 

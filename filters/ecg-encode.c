@@ -25,7 +25,7 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 #include "../lib/batch.h"
 #include "../lib/nn.h"
 

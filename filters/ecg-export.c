@@ -14,7 +14,7 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 
 #define USAGE "ecg-export --wfdb dir [-g gain] [file]"
 #define MAXLEADS 64

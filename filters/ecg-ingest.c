@@ -53,7 +53,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 #include "../lib/csv.h"
 #include "../lib/leads.h"
 #include "../lib/resample.h"

@@ -13,7 +13,7 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 #include "../lib/rng.h"
 
 #define USAGE "ecg-mask [-f] [-o file] [-p patch] [-r ratio] [-S random|lead|time] [-s seed] [file]"

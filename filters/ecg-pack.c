@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <math.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 
 #define USAGE "ecg-pack [-f] [-L level] [-o file] [file]"
 

@@ -12,7 +12,7 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 
 #define USAGE "ecg-plot [-n count] [-o file | -d dir] [file]"
 #define ROWH 30.0     /* mm per row */

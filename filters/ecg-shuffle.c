@@ -11,7 +11,7 @@
  */
 #include <getopt.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 #include "../lib/rng.h"
 
 #define USAGE "ecg-shuffle [-f] [-b records] [-s seed] [-o file] [file]"

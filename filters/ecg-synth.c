@@ -12,7 +12,7 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 #include "../lib/csv.h"
 #include "../lib/rng.h"
 #include "../lib/synth.h"

@@ -16,7 +16,7 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 #include "../lib/tsne.h"
 
 #define USAGE "ecg-tsne [-F field] [-L label-field] [-p perplexity] [-s seed] [-n iterations] [-o file] [file]"

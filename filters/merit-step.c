@@ -17,7 +17,7 @@
 #include <math.h>
 #include <time.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 #include "../lib/batch.h"
 #include "../lib/bpe.h"
 #include "../lib/nn.h"

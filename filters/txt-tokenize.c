@@ -8,7 +8,7 @@
  */
 #include <getopt.h>
 
-#include "filter.h"
+#include "../lib/filter/filter.h"
 #include "../lib/bpe.h"
 
 #define USAGE "txt-tokenize -L entries -o vocab [-t] [file]\n" \

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "../filter.h"
+#include "../../lib/filter/filter.h"
 #include "../../lib/labels.h"
 
 enum { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, NSPLIT };

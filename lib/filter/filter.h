@@ -1,8 +1,9 @@
 /*
- * filter.h: what every filter shares (not a library module: these print
- * and exit, which lib/ never does).  The functions live in filter.c, which
- * the Makefile links into every filter, so a filter built from several .c
- * files has one program name and one table of temporary outputs.
+ * filter.h: what every filter shares (not part of libmerit.a: these print
+ * and exit, which the library never does).  The functions live in
+ * filter.c, which the Makefile links into every filter, so a filter built
+ * from several .c files has one program name and one table of temporary
+ * outputs.
  *
  *   flt_init(argv[0]) first; then
  *   flt_die("%s: record %llu: %s", ...)   "prog: ...", exit 1
@@ -31,7 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/stream.h"
+#include "../stream.h"
 
 #define FLT_UNUSED __attribute__((unused))
 

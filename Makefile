@@ -106,8 +106,9 @@ lint:
 
 benches: $(BENCHES)
 
+# the benchmarks also need python3-torch (the PyTorch reference)
+bench: export MERIT_BENCH_TORCH = 1
 bench: deps all benches
-	@MERIT_BENCH_TORCH=1 ./scripts/deps
 	@MERIT_BIN=$(CURDIR)/$(BIN) BENCH_DIR=$(CURDIR)/$(OBJ)/bench ./bench/run
 
 install: all

@@ -41,6 +41,16 @@ info() { merit-step --info -m "$1" | awk -F'\t' -v k="$2" '$1 == k { print $2 }'
 	refute_output -p "epoch"
 }
 
+@test "make -j4 pretrain: the same model, bit for bit, as a serial run" {
+	pretrain PRETRAIN_DIR="$PWD/serial" >/dev/null
+	run mk -j4 pretrain PRETRAIN_DIR="$PWD/par"
+	assert_success
+	cmp serial/model.safetensors par/model.safetensors
+	# the logs differ only in samples/s
+	[ "$(jq -c 'del(.samples_per_s)' serial/log.jsonl)" = \
+	    "$(jq -c 'del(.samples_per_s)' par/log.jsonl)" ]
+}
+
 @test "an interrupted epoch resumes from its .part checkpoint, bit-identically" {
 	pretrain PRETRAIN_DIR="$PWD/full" >/dev/null
 	mk PRETRAIN_DIR="$PWD/pt" "$PWD/pt/epoch-1.safetensors" 2>/dev/null

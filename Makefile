@@ -11,6 +11,7 @@ PKGS    := msgpack libzstd openblas jansson soxr
 
 CFLAGS  ?= -O2 -g
 override CFLAGS += -Wall -Wextra -std=c11 -D_GNU_SOURCE -fopenmp -MMD -MP
+override CPPFLAGS += -Ilib
 CPPFLAGS_PKG = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_PKG   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS  := -fopenmp -lm
@@ -26,15 +27,17 @@ BIN     := bin
 endif
 OBJ := build/$(VARIANT)
 
-LIB_SRC     := $(wildcard lib/*.c)
+# lib/FOLDER/*.c make libmerit.a, except lib/cli: the filters' helpers
+# (messages, exit, outputs) are linked into each filter and kept out of
+# the library, whose functions never print or exit.  lib/README gives
+# the layering; `make lint` checks it.
+LIB_SRC     := $(filter-out lib/cli/%,$(wildcard lib/*/*.c))
 LIB_OBJ     := $(LIB_SRC:lib/%.c=$(OBJ)/lib/%.o)
 LIBA        := $(OBJ)/libmerit.a
-# A filter is filters/NAME.c, or a folder filters/NAME/ of .c files;
-# lib/filter/filter.c (filter.h's functions and state: messages, exit,
-# outputs) is linked into each filter; it is not in libmerit.a, whose
-# functions never print or exit.
+CLI_SRC     := $(wildcard lib/cli/*.c)
+FLT_OBJ     := $(CLI_SRC:lib/%.c=$(OBJ)/lib/%.o)
+# A filter is filters/NAME.c, or a folder filters/NAME/ of .c files.
 FILTER_C    := $(wildcard filters/*.c)
-FLT_OBJ     := $(OBJ)/lib/filter/filter.o
 FILTER_D    := $(patsubst %/,%,$(wildcard filters/*/))
 FILTERS     := $(sort $(FILTER_C:filters/%.c=%) $(FILTER_D:filters/%=%))
 PROGS       := $(FILTERS:%=$(BIN)/%)
@@ -53,16 +56,13 @@ all: $(PROGS)
 deps:
 	@./scripts/deps
 
-$(OBJ)/lib/%.o: lib/%.c | $(OBJ)/lib
+$(OBJ)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) -c -o $@ $<
 
 $(LIBA): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
-
-$(FLT_OBJ): lib/filter/filter.c
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) -c -o $@ $<
 
 $(OBJ)/filters/%.o: filters/%.c | $(OBJ)/filters
 	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) -c -o $@ $<
@@ -87,7 +87,7 @@ $(OBJ)/tests/%: tests/unit/%.c $(LIBA) | $(OBJ)/tests
 $(OBJ)/bench/%: bench/%.c $(LIBA) | $(OBJ)/bench
 	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_PKG) $(LDLIBS)
 
-$(BIN) $(OBJ)/lib $(OBJ)/filters $(OBJ)/tests $(OBJ)/bench:
+$(BIN) $(OBJ)/filters $(OBJ)/tests $(OBJ)/bench:
 	mkdir -p $@
 
 # `make check`: every C unit test and every bats file, one summary line.
@@ -101,8 +101,9 @@ units: $(UNITS)
 check-one: all units
 	@MERIT_BIN=$(CURDIR)/$(BIN) UNIT_DIR=$(CURDIR)/$(OBJ)/tests ./tests/run $(T)
 
-lint:
+lint: $(LIB_OBJ) $(FLT_OBJ)
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
+	./scripts/layering $(OBJ)
 
 benches: $(BENCHES)
 

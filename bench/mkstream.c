@@ -7,15 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../lib/rng.h"
-#include "../lib/stream.h"
+#include "core/rng.h"
+#include "ecg/leads.h"
+#include "io/stream.h"
 
 int
 main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 1000, S = argc > 2 ? atol(argv[2]) : 5000;
-	static const char *leads[12] = { "I", "II", "III", "aVR", "aVL", "aVF",
-	    "V1", "V2", "V3", "V4", "V5", "V6" };
 	int16_t *sig = malloc(12 * S * sizeof *sig);
 	mrt_writer *w;
 	mrt_rng rng;
@@ -44,7 +43,7 @@ main(int argc, char **argv)
 		mrt_pack_str(pk, "leads");
 		msgpack_pack_array(pk, 12);
 		for (int l = 0; l < 12; l++)
-			mrt_pack_str(pk, leads[l]);
+			mrt_pack_str(pk, mrt_leads_name(l));
 		mrt_pack_kv_tensor(pk, "sig", MRT_I16, 2, shape, sig);
 		mrt_pack_str(pk, "gain");
 		msgpack_pack_array(pk, 12);

@@ -18,8 +18,8 @@
 
 #include <cblas.h>
 
-#include "../lib/nn.h"
-#include "../lib/rng.h"
+#include "nn/nn.h"
+#include "core/rng.h"
 
 static double
 now(void)

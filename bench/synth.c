@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "../lib/qrs.h"
-#include "../lib/synth.h"
+#include "ecg/qrs.h"
+#include "synth/synth.h"
 
 static double
 now(void)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../lib/bpe.h"
+#include "text/bpe.h"
 
 static double
 now(void)

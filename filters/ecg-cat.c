@@ -9,7 +9,7 @@
  */
 #include <getopt.h>
 
-#include "../lib/filter/filter.h"
+#include "cli/filter.h"
 
 #define USAGE "ecg-cat [-cf] [-L level] [-o file] [file ...]"
 

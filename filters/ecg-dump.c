@@ -13,7 +13,7 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "../lib/filter/filter.h"
+#include "cli/filter.h"
 
 #define USAGE "ecg-dump [-aH] [file ...]"
 

@@ -25,9 +25,9 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "../lib/filter/filter.h"
-#include "../lib/batch.h"
-#include "../lib/nn.h"
+#include "cli/filter.h"
+#include "nn/batch.h"
+#include "nn/nn.h"
 
 #define USAGE "ecg-encode -m checkpoint [-f] [-o file] [--batch N] [--threads N] " \
 	"[--text | --recon] [file]"

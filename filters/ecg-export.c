@@ -14,7 +14,7 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "../lib/filter/filter.h"
+#include "cli/filter.h"
 
 #define USAGE "ecg-export --wfdb dir [-g gain] [file]"
 #define MAXLEADS 64

@@ -5,7 +5,7 @@
  */
 #include <getopt.h>
 
-#include "../lib/filter/filter.h"
+#include "cli/filter.h"
 
 #define USAGE "ecg-head [-f] [-n count] [-o file] [file]"
 

@@ -53,11 +53,11 @@
 #include <math.h>
 #include <sys/stat.h>
 
-#include "../lib/filter/filter.h"
-#include "../lib/csv.h"
-#include "../lib/leads.h"
-#include "../lib/resample.h"
-#include "../lib/wfdb.h"
+#include "cli/filter.h"
+#include "io/csv.h"
+#include "ecg/leads.h"
+#include "ecg/resample.h"
+#include "io/wfdb.h"
 
 #define USAGE "ecg-ingest [-f] [--strict] [--hr] [--keep-extra] [--fs HZ] " \
 	"[--seconds S] [--dx-map DIR] [-o FILE] [--list | PATH ...]"

@@ -13,8 +13,8 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "../lib/filter/filter.h"
-#include "../lib/rng.h"
+#include "cli/filter.h"
+#include "core/rng.h"
 
 #define USAGE "ecg-mask [-f] [-o file] [-p patch] [-r ratio] [-S random|lead|time] [-s seed] [file]"
 #define MAXLEADS 64
@@ -28,17 +28,6 @@ struct opts {
 	enum scheme scheme;
 	uint64_t seed;
 };
-
-/* Shuffle idx[0..n) in place. */
-static void
-shuffle(mrt_rng *rng, int *idx, int n)
-{
-	for (int i = n - 1; i > 0; i--) {
-		int j = (int)mrt_rng_below(rng, (uint64_t)i + 1), t = idx[i];
-		idx[i] = idx[j];
-		idx[j] = t;
-	}
-}
 
 /*
  * Mark nvis of the patches listed in order[] (candidates, best first)
@@ -144,12 +133,12 @@ main(int argc, char **argv)
 			for (int p = 0; p < np; p++)
 				if (!missing[p / NT])
 					order[k++] = p;
-			shuffle(&rng, order, k);
+			mrt_rng_shuffle(&rng, order, (size_t)k, sizeof *order);
 			break;
 		case LEAD:      /* whole leads in random order */
 			for (int l = 0; l < L; l++)
 				lorder[l] = l;
-			shuffle(&rng, lorder, L);
+			mrt_rng_shuffle(&rng, lorder, (size_t)L, sizeof *lorder);
 			for (int i = 0; i < L; i++) {
 				int l = lorder[i], t0 = k;
 				if (missing[l])
@@ -158,7 +147,7 @@ main(int argc, char **argv)
 					order[k++] = l * NT + t;
 				/* a lead cut short by the count: random patches of it */
 				if (k > nvis && t0 < nvis)
-					shuffle(&rng, order + t0, NT);
+					mrt_rng_shuffle(&rng, order + t0, (size_t)NT, sizeof *order);
 			}
 			break;
 		case TIME: {    /* one contiguous visible time block */
@@ -174,7 +163,7 @@ main(int argc, char **argv)
 					if (!missing[l])
 						order[k++] = l * NT + t;
 				if (k > nvis && t0 < nvis)
-					shuffle(&rng, order + t0, cols);
+					mrt_rng_shuffle(&rng, order + t0, (size_t)cols, sizeof *order);
 			}
 			break;
 		}

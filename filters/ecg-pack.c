@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <math.h>
 
-#include "../lib/filter/filter.h"
+#include "cli/filter.h"
 
 #define USAGE "ecg-pack [-f] [-L level] [-o file] [file]"
 

@@ -12,7 +12,8 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "../lib/filter/filter.h"
+#include "cli/filter.h"
+#include "ecg/leads.h"
 
 #define USAGE "ecg-plot [-n count] [-o file | -d dir] [file]"
 #define ROWH 30.0     /* mm per row */
@@ -21,9 +22,6 @@
 
 static float *x;   /* file scope: still reachable when flt_die() exits */
 
-static const char *const std[12] = {
-	"I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"
-};
 
 /* Row index of each standard lead in leads[], or -1. */
 static void
@@ -34,8 +32,8 @@ map_leads(const msgpack_object *lf, int L, int idx[12])
 		if (lf != NULL && lf->type == MSGPACK_OBJECT_ARRAY && (int)lf->via.array.size == L) {
 			for (int l = 0; l < L; l++) {
 				const msgpack_object *o = &lf->via.array.ptr[l];
-				if (o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(std[s]) &&
-				    strncasecmp(o->via.str.ptr, std[s], o->via.str.size) == 0)
+				if (o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(mrt_leads_name(s)) &&
+				    strncasecmp(o->via.str.ptr, mrt_leads_name(s), o->via.str.size) == 0)
 					idx[s] = l;
 			}
 		} else if (L == 12)
@@ -130,7 +128,7 @@ plot(FILE *f, const msgpack_object *rec, const float *x, int L, int64_t ns,
 	fputs("</g>\n<g font-family=\"sans-serif\" font-size=\"3\" fill=\"#000\">\n", f);
 	for (int sl = 0; sl < 12; sl++)
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", (sl / 3) * 62.5 + 1,
-		    (sl % 3) * ROWH + 4, std[sl]);
+		    (sl % 3) * ROWH + 4, mrt_leads_name(sl));
 	fprintf(f, "<text x=\"1\" y=\"%.1f\">II</text>\n", 3 * ROWH + 4);
 	fputs("</g>\n<g font-family=\"sans-serif\" font-size=\"3.2\" fill=\"#000\">\n", f);
 	fprintf(f, "<text x=\"0\" y=\"-7\">");

@@ -11,8 +11,8 @@
  */
 #include <getopt.h>
 
-#include "../lib/filter/filter.h"
-#include "../lib/rng.h"
+#include "cli/filter.h"
+#include "core/rng.h"
 
 #define USAGE "ecg-shuffle [-f] [-b records] [-s seed] [-o file] [file]"
 
@@ -75,14 +75,11 @@ main(int argc, char **argv)
 			put(s, p, n);
 		}
 	}
-	/* Fisher-Yates over what is left */
-	for (long long i = used - 1; i >= 0; i--) {
-		long long j = (long long)mrt_rng_below(&rng, (uint64_t)i + 1);
-		struct slot t = buf[i];
-		buf[i] = buf[j];
-		buf[j] = t;
+	/* Fisher-Yates over what is left, written from the end: position i is
+	 * final once i has been swapped */
+	mrt_rng_shuffle(&rng, buf, (size_t)used, sizeof *buf);
+	for (long long i = used - 1; i >= 0; i--)
 		flt_check_write(mrt_writer_raw(io.w, buf[i].p, buf[i].n), out);
-	}
 	flt_io_done(&io);
 	for (long long i = 0; i < cap; i++)
 		free(buf[i].p);

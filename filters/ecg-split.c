@@ -10,7 +10,7 @@
  */
 #include <getopt.h>
 
-#include "../lib/filter/filter.h"
+#include "cli/filter.h"
 
 #define USAGE "ecg-split [-F field] [-p prefix] [file]"
 #define MAXVAL 256

@@ -12,10 +12,11 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "../lib/filter/filter.h"
-#include "../lib/csv.h"
-#include "../lib/rng.h"
-#include "../lib/synth.h"
+#include "cli/filter.h"
+#include "io/csv.h"
+#include "core/rng.h"
+#include "synth/synth.h"
+#include "ecg/leads.h"
 
 #define USAGE "ecg-synth [-f] [-F codes] [-N noises] [-n count] [-o file] [-s seed] " \
 	"[--fs hz] [--seconds s] [--hr bpm] [--omit p] [--lang en|de] [--mains 50|60] " \
@@ -129,7 +130,7 @@ write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q,
 	mrt_pack_str(pk, "leads");
 	msgpack_pack_array(pk, MRT_SYNTH_NLEADS);
 	for (int l = 0; l < MRT_SYNTH_NLEADS; l++)
-		mrt_pack_str(pk, mrt_synth_leads[l]);
+		mrt_pack_str(pk, mrt_leads_name(l));
 	mrt_pack_kv_tensor(pk, "sig", MRT_I16, 2, shape, q);
 	mrt_pack_str(pk, "gain");
 	msgpack_pack_array(pk, MRT_SYNTH_NLEADS);
@@ -142,7 +143,7 @@ write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q,
 	mrt_pack_str(pk, "missing");
 	msgpack_pack_array(pk, rec->missing >= 0);
 	if (rec->missing >= 0)
-		mrt_pack_str(pk, mrt_synth_leads[rec->missing]);
+		mrt_pack_str(pk, mrt_leads_name(rec->missing));
 	mrt_pack_kv_str(pk, "report", row->like ? row->report : rec->report);
 	mrt_pack_str(pk, "labels");
 	if (row->like) {

@@ -16,8 +16,8 @@
 #include <getopt.h>
 #include <math.h>
 
-#include "../lib/filter/filter.h"
-#include "../lib/tsne.h"
+#include "cli/filter.h"
+#include "eval/tsne.h"
 
 #define USAGE "ecg-tsne [-F field] [-L label-field] [-p perplexity] [-s seed] [-n iterations] [-o file] [file]"
 #define MAXN 20000

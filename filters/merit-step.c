@@ -17,10 +17,10 @@
 #include <math.h>
 #include <time.h>
 
-#include "../lib/filter/filter.h"
-#include "../lib/batch.h"
-#include "../lib/bpe.h"
-#include "../lib/nn.h"
+#include "cli/filter.h"
+#include "nn/batch.h"
+#include "text/bpe.h"
+#include "nn/nn.h"
 
 #define USAGE \
 	"merit-step --init [--preset NAME | --config FILE] [--vocab FILE] [--seed N] -o OUT\n" \

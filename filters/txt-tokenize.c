@@ -8,8 +8,8 @@
  */
 #include <getopt.h>
 
-#include "../lib/filter/filter.h"
-#include "../lib/bpe.h"
+#include "cli/filter.h"
+#include "text/bpe.h"
 
 #define USAGE "txt-tokenize -L entries -o vocab [-t] [file]\n" \
 	"       txt-tokenize -v vocab [-ft] [-m max-len] [-o file] [file]\n" \

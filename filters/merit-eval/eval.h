@@ -1,7 +1,7 @@
 /*
  * eval.h: what merit-eval's subcommands share.  One file per subcommand
  * (probe.c, retrieval.c, compare.c, describe.c); data.c reads a stream into
- * memory, report.c evaluates class scores and writes tables, JSON and
+ * memory, scores.c evaluates class scores and writes tables, JSON and
  * score files.  A new subcommand (zeroshot.c) defines its cmd_ function
  * and main.c finds it (see main.c).
  */
@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "../../lib/filter/filter.h"
-#include "../../lib/labels.h"
+#include "cli/filter.h"
+#include "eval/labels.h"
 
 enum { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, NSPLIT };
 extern const char *const split_names[NSPLIT];

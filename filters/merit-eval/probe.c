@@ -8,9 +8,9 @@
 #include <math.h>
 
 #include "eval.h"
-#include "../../lib/logreg.h"
-#include "../../lib/metrics.h"
-#include "../../lib/rng.h"
+#include "eval/logreg.h"
+#include "eval/metrics.h"
+#include "core/rng.h"
 
 #define PROBE_USAGE "merit-eval probe -t task [-s scp_statements.csv] " \
 	"[-F field] [-l field] [--train folds] [--val folds] [--test folds] " \
@@ -128,11 +128,7 @@ run_probe(struct run *ru, const struct ds *ds, const struct probeopts *o,
 		m = ntr;
 	mrt_rng_seed(&rng, o->out.seed * 1000003ULL + (uint64_t)ru->seed);
 	if (m < ntr)
-		for (size_t i = 0; i < m; i++) {
-			size_t j = i + mrt_rng_below(&rng, ntr - i), t = sub[i];
-			sub[i] = sub[j];
-			sub[j] = t;
-		}
+		mrt_rng_choose(&rng, sub, ntr, m, sizeof *sub);
 	ru->ntrain = m;
 	stats(ds, sub, m, mean, sd);
 	Xs = standardise(ds, sub, m, mean, sd);

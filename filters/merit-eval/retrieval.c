@@ -8,8 +8,8 @@
 #include <cblas.h>
 
 #include "eval.h"
-#include "../../lib/metrics.h"
-#include "../../lib/rng.h"
+#include "eval/metrics.h"
+#include "core/rng.h"
 
 #define RETR_USAGE "merit-eval retrieval [-e field] [-t field] [--test folds] " \
 	"[-B reps] [-S seed] [-j json] [-T tsv] [-N name] [file]"

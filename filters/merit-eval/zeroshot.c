@@ -4,13 +4,13 @@
  * embedding of the class's text (MODEL.md): the English description of
  * scp_statements.csv, or a line of a prompt file.  Nothing is trained; the
  * F1 thresholds are chosen on the validation folds and the test folds are
- * only scored, with the metrics of probe (report.c).
+ * only scored, with the metrics of probe (scores.c).
  */
 #include <math.h>
 
 #include "eval.h"
-#include "../../lib/bpe.h"
-#include "../../lib/nn.h"
+#include "text/bpe.h"
+#include "nn/nn.h"
 
 #define ZS_USAGE "merit-eval zeroshot -m checkpoint (-t task | -l field) " \
 	"[-s scp_statements.csv] [-p prompts] [--vocab file] [-F field] " \

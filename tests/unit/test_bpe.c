@@ -11,12 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/bpe.h"
-#include "../../lib/csv.h"
+#include "text/bpe.h"
+#include "io/csv.h"
+#include "check.h"
 
-static int fails;
-#define CHECK(c, ...) do { if (!(c)) { fails++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-	printf(__VA_ARGS__); printf("\n"); } } while (0)
 
 static void
 norm_is(const char *in, const char *want)

@@ -8,13 +8,9 @@
 #include <string.h>
 #include <math.h>
 
-#include "../../lib/csv.h"
+#include "io/csv.h"
+#include "check.h"
 
-static int fails;
-
-#define CHECK(c) do { if (!(c)) { fails++; \
-	fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #c); } \
-} while (0)
 
 static FILE *
 memf(const char *s, size_t n)

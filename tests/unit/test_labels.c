@@ -9,13 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/err.h"
-#include "../../lib/labels.h"
+#include "core/err.h"
+#include "eval/labels.h"
+#include "check.h"
 
 #define DIR "tests/fixtures/ptbxl-scp/"
-static int fails;
-#define CHECK(c, ...) do { if (!(c)) { fails++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-	printf(__VA_ARGS__); printf("\n"); } } while (0)
 
 /*
  * By hand from scp_statements.csv: diagnostic codes and their class /

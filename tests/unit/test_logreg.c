@@ -10,13 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/err.h"
-#include "../../lib/logreg.h"
-#include "../../lib/rng.h"
+#include "core/err.h"
+#include "eval/logreg.h"
+#include "core/rng.h"
+#include "check.h"
 
-static int fails;
-#define CHECK(c, ...) do { if (!(c)) { fails++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-	printf(__VA_ARGS__); printf("\n"); } } while (0)
 
 /* The objective written out directly, for the grid search. */
 static double

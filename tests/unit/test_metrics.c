@@ -9,13 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/err.h"
-#include "../../lib/metrics.h"
-#include "../../lib/rng.h"
+#include "core/err.h"
+#include "eval/metrics.h"
+#include "core/rng.h"
+#include "check.h"
 
-static int fails;
-#define CHECK(c, ...) do { if (!(c)) { fails++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-	printf(__VA_ARGS__); printf("\n"); } } while (0)
 
 static double
 auc_of(const double *s, const uint8_t *y, size_t n, int *e)

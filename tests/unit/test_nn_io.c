@@ -12,16 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/nn.h"
-#include "../../lib/nn_impl.h"
-#include "../../lib/nn_model.h"
-#include "../../lib/rng.h"
+#include "nn/nn.h"
+#include "nn/nn_impl.h"
+#include "nn/nn_model.h"
+#include "core/rng.h"
 
-#include "../../lib/safetensors.h"
+#include "io/safetensors.h"
+#include "check.h"
 
-static int fails;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-	__FILE__, __LINE__, #c); fails++; } } while (0)
 
 static char dir[256];
 

@@ -9,13 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/nn.h"
-#include "../../lib/nn_impl.h"
-#include "../../lib/rng.h"
+#include "nn/nn.h"
+#include "nn/nn_impl.h"
+#include "core/rng.h"
+#include "check.h"
 
-static int fails;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-	__FILE__, __LINE__, #c); fails++; } } while (0)
 
 static mrt_rng rng;
 

@@ -11,12 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/qrs.h"
+#include "ecg/qrs.h"
+#include "check.h"
 
 #define DIR "tests/fixtures/mitdb/"
-static int fails;
-#define CHECK(c, ...) do { if (!(c)) { fails++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-	printf(__VA_ARGS__); printf("\n"); } } while (0)
 
 static unsigned char *
 slurp(const char *path, long *len)

@@ -14,11 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../lib/safetensors.h"
+#include "io/safetensors.h"
+#include "check.h"
 
-static int fails;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-	__FILE__, __LINE__, #c); fails++; } } while (0)
 
 static char dir[64];
 

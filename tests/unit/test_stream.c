@@ -7,11 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/stream.h"
+#include "io/stream.h"
+#include "check.h"
 
-static int fails;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-	__FILE__, __LINE__, #c); fails++; } } while (0)
 
 /* Write n records with a tensor each into a memory buffer. */
 static char *

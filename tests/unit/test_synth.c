@@ -18,12 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/qrs.h"
-#include "../../lib/synth.h"
+#include "ecg/qrs.h"
+#include "synth/synth.h"
+#include "check.h"
 
-static int fails;
-#define CHECK(c, ...) do { if (!(c)) { fails++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-	printf(__VA_ARGS__); printf("\n"); } } while (0)
 #define B(c) MRT_SYNTH_BIT(MRT_SYNTH_##c)
 
 static int

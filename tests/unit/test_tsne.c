@@ -10,13 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/err.h"
-#include "../../lib/rng.h"
-#include "../../lib/tsne.h"
+#include "core/err.h"
+#include "core/rng.h"
+#include "eval/tsne.h"
+#include "check.h"
 
-static int fails;
-#define CHECK(c, ...) do { if (!(c)) { fails++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-	printf(__VA_ARGS__); printf("\n"); } } while (0)
 
 static void
 randn(mrt_rng *r, double *x, size_t n, double scale)

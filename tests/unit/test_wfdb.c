@@ -15,15 +15,11 @@
 
 #include <math.h>
 
-#include "../../lib/leads.h"
-#include "../../lib/resample.h"
-#include "../../lib/wfdb.h"
+#include "ecg/leads.h"
+#include "ecg/resample.h"
+#include "io/wfdb.h"
+#include "check.h"
 
-static int fails;
-
-#define CHECK(c) do { if (!(c)) { fails++; \
-	fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #c); } \
-} while (0)
 
 static void
 i128str(__int128 v, char *buf)

@@ -1,0 +1,172 @@
+/*
+ * nn.h: the MERIT model of ../shared/MODEL.md: forward and backward passes,
+ * AdamW, learning-rate schedule, safetensors checkpoints, embeddings.
+ *
+ * A model is created for (config, largest batch).  Parameters, gradients,
+ * the two Adam moments and the training activations each live in one
+ * contiguous block, laid out by one table walked in the order of the tensor
+ * names of MODEL.md; nothing is allocated inside a training step.
+ *
+ * Every function returns 0 or a negative code of err.h; the model keeps a
+ * message for the last error (mrt_nn_errmsg).  Nothing prints or exits.
+ *
+ * Threads: mrt_nn_set_threads() sets OpenBLAS and OpenMP alike.  With the
+ * same thread count and seed a run is bit-for-bit reproducible.
+ */
+#ifndef MRT_NN_H
+#define MRT_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define MRT_NN_FORMAT  "merit"
+#define MRT_NN_VERSION 1
+
+/* Every size of the model.  Derived: nt = samples/patch, np = leads*nt,
+ * nvis = round_half_away(np * (1 - mask_ratio)). */
+typedef struct {
+	char preset[32];        /* "merit-s", "merit-xs" or "" */
+	int fs;                 /* sampling rate, Hz (metadata only) */
+	int samples;            /* samples per lead */
+	int patch;              /* samples per patch */
+	int leads;              /* 12 */
+	int ecg_d, ecg_layers, ecg_heads, ecg_mlp;
+	int dec_d, dec_layers, dec_heads, dec_mlp;
+	int txt_vocab, txt_len, txt_d, txt_layers, txt_heads, txt_mlp;
+	int proj;               /* shared embedding size of e and t */
+	double mask_ratio;      /* fraction of patches hidden in training */
+} mrt_nn_config;
+
+/* Fill *c with a preset: "merit-s" (MODEL.md) or "merit-xs" (tiny, tests).
+ * MRT_ENOENT for an unknown name. */
+int mrt_nn_preset(const char *name, mrt_nn_config *c);
+/* MRT_EINVAL (with a reason in msg) if the sizes do not fit together. */
+int mrt_nn_config_check(const mrt_nn_config *c, char *msg, size_t cap);
+int mrt_nn_ntime(const mrt_nn_config *c);     /* patches per lead */
+int mrt_nn_npatch(const mrt_nn_config *c);    /* tokens per record */
+int mrt_nn_nvis(const mrt_nn_config *c);      /* visible tokens in training */
+
+/* Training hyper-parameters (mrt_nn_hparams_default gives MODEL.md's). */
+typedef struct {
+	double lr;              /* peak learning rate, 3e-4 */
+	long warmup;            /* linear warm-up steps */
+	long total;             /* total steps (cosine ends at 10% of lr) */
+	double wd;              /* 0.05, on 2-D .weight tensors only */
+	double beta1, beta2;    /* 0.9, 0.95 */
+	double eps;             /* 1e-8 */
+	double clip;            /* global gradient norm, 1.0; 0 = off */
+	double lambda_rec;      /* 1; 0 turns the decoder branch off */
+	double lambda_cma;      /* 1; 0 turns the text/contrastive branch off */
+	int raw_target;         /* 1: target is the lead-normalised patch */
+} mrt_nn_hparams;
+
+void mrt_nn_hparams_default(mrt_nn_hparams *hp);
+/* Learning rate at step (0-based): linear warm-up over hp->warmup steps to
+ * hp->lr, then cosine decay to 0.1*hp->lr at hp->total, constant after. */
+double mrt_nn_lr(const mrt_nn_hparams *hp, long step);
+
+/* One training batch.  Arrays are row-major, owned by the caller. */
+typedef struct {
+	int B;                  /* records, 1..max_batch */
+	const float *sig;       /* [B, leads, samples] physical values, NaN allowed */
+	const uint8_t *missing; /* [B, leads] 1 = lead missing (zeros), or NULL */
+	const int32_t *vis;     /* [B, nvis] visible token indices lead*nt + t */
+	const int32_t *tok;     /* [B, txt_len] token ids, 0 = padding; NULL if
+				 * lambda_cma == 0 */
+} mrt_nn_batch;
+
+typedef struct {
+	double loss;            /* lambda_rec*rec + lambda_cma*cma */
+	double rec;             /* L_rec (0 if the branch is off) */
+	double cma;             /* L_cma (0 if the branch is off) */
+	double grad_norm;       /* global norm before clipping */
+	double lr;              /* learning rate used */
+	long nrec;              /* patches in L_rec */
+} mrt_nn_losses;
+
+typedef struct mrt_nn_model mrt_nn_model;
+
+enum { MRT_NN_TRAIN = 1 };   /* flag: allocate gradients, moments, activations */
+
+/* Create a model for batches up to max_batch; parameters are zero until
+ * mrt_nn_init or mrt_nn_load_weights.  flags: MRT_NN_TRAIN or 0 (inference
+ * only: no gradients or moments). */
+int mrt_nn_new(mrt_nn_model **m, const mrt_nn_config *c, int max_batch, int flags);
+void mrt_nn_free(mrt_nn_model *m);
+const mrt_nn_config *mrt_nn_get_config(const mrt_nn_model *m);
+const char *mrt_nn_errmsg(const mrt_nn_model *m);
+size_t mrt_nn_nparams(const mrt_nn_model *m);
+long mrt_nn_step(const mrt_nn_model *m);      /* optimizer steps taken */
+
+/* MODEL.md initialisation from seed (N(0,0.02) weights and embeddings,
+ * zero biases, LayerNorm 1/0, logit_scale ln(1/0.07)); resets the step
+ * and the Adam moments. */
+void mrt_nn_init(mrt_nn_model *m, uint64_t seed);
+
+/* Threads (n <= 0: all cores): n OpenMP threads, each calling OpenBLAS
+ * single-threaded on its share of every product.  Call it before
+ * mrt_nn_new (the attention scratch is sized for the thread count). */
+void mrt_nn_set_threads(int n);
+
+/* Lead normalisation shared by training and encoding: for each lead of
+ * x[leads*samples], mean and population std in double over finite samples,
+ * y = (x - mean)/(std + 1e-6), NaN (or a missing lead) -> 0.  valid, if
+ * not NULL, gets [leads*nt] 1/0: 0 for a patch holding a non-finite sample
+ * or on a missing lead. */
+void mrt_nn_normalise(const mrt_nn_config *c, const float *x, const uint8_t *missing,
+		      float *y, uint8_t *valid);
+
+/* One step: forward, backward, clip, AdamW.  On a non-finite loss or
+ * gradient returns MRT_ENUM and leaves weights, moments and step unchanged.
+ * out may be NULL. */
+int mrt_nn_train_step(mrt_nn_model *m, const mrt_nn_batch *b, const mrt_nn_hparams *hp,
+		      mrt_nn_losses *out);
+
+/* Embeddings, all patches visible: h [B, ecg_d] (mean of final tokens) and
+ * e [B, proj] L2-normalised; either may be NULL.  B <= max_batch. */
+int mrt_nn_encode_ecg(mrt_nn_model *m, const float *sig, const uint8_t *missing, int B,
+		      float *h, float *e);
+/* Report embeddings t [B, proj], L2-normalised.  tok [B, txt_len]. */
+int mrt_nn_encode_text(mrt_nn_model *m, const int32_t *tok, int B, float *t);
+/* Masked reconstruction for pictures: with visible tokens vis [B, nvis],
+ * writes the lead-normalised input xn [B, leads, samples] and the decoder
+ * output pred [B, leads, samples] (in patch-normalised units when the
+ * target is normalised).  Either may be NULL. */
+int mrt_nn_reconstruct(mrt_nn_model *m, const float *sig, const uint8_t *missing,
+		       const int32_t *vis, int B, float *xn, float *pred);
+
+/* Checkpoints (formats/merit-checkpoint.5).  Weights: tensor names of
+ * MODEL.md, float32, [out, in] linear weights; __metadata__ holds format,
+ * version, preset, ecg.heads, dec.heads, txt.heads, fs, samples, patch,
+ * mask_ratio, max_len, step, plus the caller's extra key/value pairs
+ * (NULL-terminated list, may be NULL).  optim_path (may be NULL): the Adam
+ * moments as m.NAME / v.NAME and the step.  Both files are written
+ * atomically.  err gets a message on failure. */
+int mrt_nn_save(const mrt_nn_model *m, const char *weights_path, const char *optim_path,
+		const char *const *extra_meta, char *err, size_t errcap);
+/* Read the config (metadata + shapes) of a weights file. */
+int mrt_nn_read_config(const char *weights_path, mrt_nn_config *c, char *err, size_t errcap);
+/* Load weights into a model whose config matches the file, and the step
+ * from its metadata; with optim_path (needs MRT_NN_TRAIN) the moments and
+ * step of that file too.  A missing or extra tensor, a wrong dtype or shape,
+ * or sizes that differ from the model's is an error, and then the model is
+ * left as it was. */
+int mrt_nn_load(mrt_nn_model *m, const char *weights_path, const char *optim_path,
+		char *err, size_t errcap);
+/* Convenience: read the config, create, load. */
+int mrt_nn_open(mrt_nn_model **m, const char *weights_path, const char *optim_path,
+		int max_batch, int flags, char *err, size_t errcap);
+/* A metadata value of the last loaded weights file (NULL if absent);
+ * valid until the next load or free. */
+const char *mrt_nn_meta(const mrt_nn_model *m, const char *key);
+
+/* Parameter tensors in checkpoint order (for tools and tests). */
+size_t mrt_nn_ntensors(const mrt_nn_model *m);
+/* Name, shape (ndim 1 or 2) and data of tensor i; grad is NULL without
+ * MRT_NN_TRAIN.  MRT_ERANGE past the end. */
+int mrt_nn_tensor(const mrt_nn_model *m, size_t i, const char **name, int *ndim,
+		  int64_t shape[2], float **data, float **grad);
+
+#endif

@@ -50,6 +50,8 @@ mrt_synth_opts_default(mrt_synth_opts *o)
 	o->fs = 500;
 	o->seconds = 10;
 	o->mains = 50;
+	for (int c = 0; c < MRT_SYNTH_NCODES; c++)
+		o->prevalence[c] = -1;
 }
 
 int
@@ -62,6 +64,13 @@ mrt_synth_new(mrt_synth **sp, const mrt_synth_opts *o)
 	    ns > 1e7 || !(o->omit >= 0 && o->omit <= 1) || o->lang < 0 || o->lang > 1 ||
 	    !(o->hr == 0 || (o->hr >= 30 && o->hr <= 200)))
 		return MRT_EINVAL;
+	if (o->silent & (MRT_SYNTH_RHYTHMS | MRT_SYNTH_BIT(MRT_SYNTH_NORM) |
+	    ~(MRT_SYNTH_BIT(MRT_SYNTH_NCODES) - 1)))
+		return MRT_EINVAL;
+	for (int c = 0; c < MRT_SYNTH_NCODES; c++)
+		if (!(o->prevalence[c] <= 1) || (o->prevalence[c] >= 0 &&
+		    ((MRT_SYNTH_RHYTHMS >> c & 1) || c == MRT_SYNTH_NORM)))
+			return MRT_EINVAL;
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return MRT_ENOMEM;
 	s->o = *o;
@@ -216,7 +225,7 @@ static const double prevalence[MRT_SYNTH_NCODES] = {
 };
 
 static uint32_t
-resolve(mrt_rng *r, uint32_t want, double hr)
+resolve(mrt_rng *r, uint32_t want, double hr, const double *prev)
 {
 	uint32_t keep = 0;
 	if (want == 0) {
@@ -226,7 +235,7 @@ resolve(mrt_rng *r, uint32_t want, double hr)
 		    u < 0.97 ? MRT_SYNTH_AFIB : MRT_SYNTH_AFLT;
 		want = MRT_SYNTH_BIT(rh);
 		for (int c = MRT_SYNTH_1AVB; c < MRT_SYNTH_NCODES; c++)
-			if (mrt_rng_uniform(r) < prevalence[c])
+			if (mrt_rng_uniform(r) < (prev[c] >= 0 ? prev[c] : prevalence[c]))
 				want |= MRT_SYNTH_BIT(c);
 	}
 	for (int c = MRT_SYNTH_SR; c < MRT_SYNTH_NCODES; c++) {
@@ -246,7 +255,7 @@ resolve(mrt_rng *r, uint32_t want, double hr)
 		keep &= ~(B(SR) | B(SBRAD) | B(STACH));
 		keep |= hr > 100 ? B(STACH) : hr < 60 ? B(SBRAD) : B(SR);
 	}
-	if ((keep & ~(B(SR) | B(SBRAD) | B(SARRH))) == 0)
+	if ((keep & ~MRT_SYNTH_BENIGN) == 0)
 		keep |= B(NORM);
 	return keep;
 }
@@ -593,7 +602,7 @@ mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
 
 	mrt_rng_seed(r, seed);
 	memset(&p, 0, sizeof p);
-	f = resolve(r, want, s->o.hr);
+	f = resolve(r, want, s->o.hr, s->o.prevalence);
 	draw_params(r, f, s->o.hr, &p);
 	make_beat(r, f, &p, &nb, &pw, &pac);
 	make_pvc(r, &p, &pvc);
@@ -691,11 +700,13 @@ mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
 	rec->sex = mrt_rng_uniform(r) < 0.52 ? 'M' : 'F';
 	{
 		mrt_report_facts fa = { f, rec->hr, rec->pr, rec->qrs, rec->qt,
-		    rec->axis, p.qtc * 1000, p.flk, 0 };
+		    rec->axis, p.qtc * 1000, p.flk, 0, s->o.silent };
+		/* the PVC phrase's count: a PAC's beat is no PVC */
 		for (int b = 0; b < m; b++)
-			fa.ectopics += rec->kind[b] != 'N';
+			fa.ectopics += rec->kind[b] == 'V';
 		mrt_report_write(r, &fa, s->o.omit, s->o.lang, rec->report,
 		    sizeof rec->report, &rec->omitted);
+		rec->silent = f & s->o.silent;
 	}
 	*out = rec;
 	return 0;

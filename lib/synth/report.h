@@ -12,7 +12,8 @@
  * QT).  The figures in phrases are each their own finding's (PR only in
  * 1AVB's, the axis only in LAFB's, QTc only in LNGQT's, the QRS only in the
  * complete bundle branch blocks', which no other finding widens, the count
- * of PVC's only ventricular beats), and the rate the rhythm's.
+ * of PVC's only ventricular beats), and the rate the rhythm's (the caller
+ * states, for a silent PAC or PVC, the rate of the beats without it).
  */
 #ifndef MRT_REPORT_H
 #define MRT_REPORT_H

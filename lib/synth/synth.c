@@ -432,9 +432,27 @@ make_pvc(mrt_rng *r, const params *p, tpl *t)
 	addw(t, qv + 0.2, 0.055, v, 1);
 }
 
-/* Beat onsets: all[] (also before 0 and after the end), kinds. */
+/* Mean rate (bpm) of the beats all[0..n) in [0, T), or dflt with fewer
+ * than two. */
+static double
+rate(const double *all, int n, double T, double dflt)
+{
+	int m = 0;
+	double first = 0, last = 0;
+	for (int b = 0; b < n; b++)
+		if (all[b] >= 0 && all[b] < T) {
+			if (m++ == 0)
+				first = all[b];
+			last = all[b];
+		}
+	return m >= 2 && last > first ? 60 * (m - 1) / (last - first) : dflt;
+}
+
+/* Beat onsets: all[] (also before 0 and after the end), kinds; *hr0 the
+ * rate before premature beats move them (a report's, for silent ones). */
 static int
-beats(mrt_rng *r, uint32_t f, const params *p, double T, double *all, char *kind)
+beats(mrt_rng *r, uint32_t f, const params *p, double T, double *all, char *kind,
+    double *hr0)
 {
 	int n = 0;
 	double t = -p->rr * unif(r, 0.3, 1.0) - 0.2;
@@ -456,6 +474,7 @@ beats(mrt_rng *r, uint32_t f, const params *p, double T, double *all, char *kind
 		}
 		t += rr;
 	}
+	*hr0 = rate(all, n, T, p->hr);
 	for (int e = 0; e < 2; e++) {
 		int want = e == 0 ? ((f & B(PVC)) ? p->npvc : 0) : ((f & B(PAC)) ? p->npac : 0);
 		for (int tries = 0; want > 0 && tries < 50; tries++) {
@@ -597,7 +616,7 @@ mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
 	double fs = s->o.fs, T = s->o.seconds;
 	int nall, m = 0;
 	uint32_t f;
-	double first = 0, last = 0;
+	double hr0;
 	float *o = s->sig;
 
 	mrt_rng_seed(r, seed);
@@ -606,7 +625,7 @@ mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
 	draw_params(r, f, s->o.hr, &p);
 	make_beat(r, f, &p, &nb, &pw, &pac);
 	make_pvc(r, &p, &pvc);
-	nall = beats(r, f, &p, T, all, kind);
+	nall = beats(r, f, &p, T, all, kind, &hr0);
 
 	memset(s->vcg, 0, 3 * n * sizeof *s->vcg);
 	for (int b = 0; b < nall; b++) {
@@ -618,8 +637,6 @@ mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
 			gauss(s, all[b] + pp->w[0].t, pp->w[0].sd, pp->w[0].v);
 		}
 		if (all[b] >= 0 && all[b] < T && m < MRT_SYNTH_MAXBEATS) {
-			if (m == 0) first = all[b];
-			last = all[b];
 			rec->beat[m] = all[b];
 			rec->kind[m++] = kind[b];
 		}
@@ -691,7 +708,7 @@ mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
 	rec->sig = o;
 	rec->findings = f;
 	rec->nbeats = m;
-	rec->hr = m >= 2 && last > first ? 60 * (m - 1) / (last - first) : p.hr;
+	rec->hr = rate(all, nall, T, p.hr);
 	rec->pr = (f & (B(AFIB) | B(AFLT))) ? NAN : p.pr * 1000;
 	rec->qrs = p.qrs * 1000;
 	rec->qt = p.qt * 1000;
@@ -699,8 +716,9 @@ mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
 	rec->age = (int)unif(r, 18, 90);
 	rec->sex = mrt_rng_uniform(r) < 0.52 ? 'M' : 'F';
 	{
-		mrt_report_facts fa = { f, rec->hr, rec->pr, rec->qrs, rec->qt,
-		    rec->axis, p.qtc * 1000, p.flk, 0, s->o.silent };
+		/* a silent premature beat does not move the stated rate */
+		mrt_report_facts fa = { f, (f & s->o.silent & (B(PAC) | B(PVC))) ? hr0 : rec->hr,
+		    rec->pr, rec->qrs, rec->qt, rec->axis, p.qtc * 1000, p.flk, 0, s->o.silent };
 		/* the PVC phrase's count: a PAC's beat is no PVC */
 		for (int b = 0; b < m; b++)
 			fa.ectopics += rec->kind[b] == 'V';

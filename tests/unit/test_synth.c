@@ -17,7 +17,8 @@
  *   languages: never in a report (by the parser and by the keyword lists),
  *   no PR figure, a report of only silent abnormal findings says normal; the
  *   waveform and the other findings' omissions are those of the run without
- *   silent findings; the waveform checks above hold on silent records.
+ *   silent findings; the waveform checks above hold on silent records; a
+ *   silent PAC or PVC does not move the stated rate.
  */
 #include <ctype.h>
 #include <math.h>
@@ -599,6 +600,43 @@ main(void)
 				CHECK(per[c] > 200, "%s silent in %d records", mrt_synth_code_name(c),
 				    per[c]);
 		CHECK(nnorm > 50, "%d records abnormal only by silent findings", nnorm);
+		mrt_synth_free(s);
+		mrt_synth_free(s0);
+	}
+
+	/* ---- a silent PAC or PVC leaves the stated rate that of the beats
+	 * without it (SR and SR + PAC of a seed share the beat train) ---- */
+	for (int e = 0; e < 2; e++) {
+		mrt_synth *s0;
+		const mrt_synth_rec *r0;
+		int nfig = 0, nmoved = 0;
+		double shift = 0;
+		uint32_t ect = e ? B(PVC) : B(PAC);
+		mrt_synth_opts_default(&o);
+		o.fs = 100;
+		o.noise = 0;
+		mrt_synth_new(&s0, &o);
+		o.silent = ect;
+		mrt_synth_new(&s, &o);
+		for (uint64_t seed = 1; seed <= 500; seed++) {
+			const char *p;
+			mrt_synth_make(s, seed, B(SR) | ect, &r);
+			mrt_synth_make(s0, seed, B(SR), &r0);
+			shift += (r->hr - r0->hr) / 500;
+			nmoved += fabs(r->hr - r0->hr) > 0.5;
+			for (p = r->report; *p && !isdigit((unsigned char)*p); p++)
+				;
+			if (*p) {
+				nfig++;
+				CHECK(atoi(p) == (int)floor(r0->hr + 0.5), "seed %llu: %s, rate without "
+				    "it %.1f, with %.1f", (unsigned long long)seed, r->report, r0->hr,
+				    r->hr);
+			}
+		}
+		printf("silent %s: the truth's rate %+.2f bpm (%d of 500 moved), %d stated "
+		    "rates the train's\n", e ? "PVC" : "PAC", shift, nmoved, nfig);
+		CHECK(nfig > 100, "%d stated rates", nfig);
+		CHECK(e || nmoved > 400, "PAC moved the rate in %d records", nmoved);
 		mrt_synth_free(s);
 		mrt_synth_free(s0);
 	}

@@ -18,9 +18,12 @@
  *   no PR figure, a report of only silent abnormal findings says normal; the
  *   waveform and the other findings' omissions are those of the run without
  *   silent findings; the waveform checks above hold on silent records; a
- *   silent PAC or PVC does not move the stated rate.
+ *   silent PAC or PVC does not move the stated rate.  The same on the
+ *   output of ecg-synth -n 2000 --silent (MERIT_BIN) in both languages,
+ *   truth.silent included.
  */
 #include <ctype.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,6 +321,23 @@ pr_figure(const char *report)
 
 #define SILENT (B(1AVB) | B(LAFB) | B(LVH) | B(IRBBB) | B(LVOLT))
 
+/* The mask of a JSON array of code names (ecg-synth's truth fields). */
+static uint32_t
+codes_of(const json_t *a)
+{
+	uint32_t m = 0;
+	size_t i;
+	const json_t *v;
+	json_array_foreach(a, i, v) {
+		const char *c = json_string_value(v);
+		int k = c ? mrt_synth_code_parse(c, strlen(c)) : -1;
+		CHECK(k >= 0, "code %s", c ? c : "(not a string)");
+		if (k >= 0)
+			m |= MRT_SYNTH_BIT(k);
+	}
+	return m;
+}
+
 int
 main(void)
 {
@@ -602,6 +622,48 @@ main(void)
 		CHECK(nnorm > 50, "%d records abnormal only by silent findings", nnorm);
 		mrt_synth_free(s);
 		mrt_synth_free(s0);
+	}
+
+	/* ---- ecg-synth -n 2000 --silent, its reports read by the parser ---- */
+	for (int lang = 0; lang < 2; lang++) {
+		const char *bin = getenv("MERIT_BIN") ? getenv("MERIT_BIN") : "bin";
+		char cmd[2048], *line = NULL;
+		size_t cap = 0;
+		int nrec = 0, nsil = 0, nnorm = 0;
+		FILE *p;
+		snprintf(cmd, sizeof cmd, "%s/ecg-synth -n 2000 -s 11 --fs 50 --seconds 2 -N none "
+		    "--lang %s --silent 1AVB,LAFB,LVH,IRBBB,LVOLT --prevalence 1AVB=0.4,LAFB=0.4,"
+		    "LVH=0.4,IRBBB=0.4,LVOLT=0.4,CRBBB=0.1,STD_=0.1,PVC=0.1 | %s/ecg-dump",
+		    bin, lang ? "de" : "en", bin);
+		p = popen(cmd, "r");
+		CHECK(p != NULL, "%s", cmd);
+		while (p && getline(&line, &cap, p) > 0) {
+			json_t *j = json_loads(line, 0, NULL), *t = json_object_get(j, "truth");
+			const char *rep = json_string_value(json_object_get(j, "report"));
+			uint32_t f = codes_of(json_object_get(t, "findings"));
+			uint32_t sl = codes_of(json_object_get(t, "silent")), got;
+			CHECK(rep != NULL, "record %d: no report", nrec + 1);
+			got = rep ? mrt_report_parse(rep) : 0;
+			nrec++;
+			nsil += __builtin_popcount(sl);
+			CHECK(sl == (f & SILENT), "record %d: truth.silent %#x, findings %#x", nrec,
+			    sl, f);
+			CHECK((got & SILENT) == 0, "record %d: silent %#x in %s", nrec, got & SILENT,
+			    rep);
+			/* no --omit: what is not silent is said, NORM if nothing else is */
+			if (sl && !(f & ~SILENT & ~MRT_SYNTH_BENIGN)) {
+				nnorm++;
+				CHECK(got == ((f & ~SILENT) | B(NORM)), "record %d: %s", nrec, rep);
+			} else
+				CHECK(got == (f & ~sl), "record %d: parsed %#x, findings %#x: %s", nrec,
+				    got, f, rep);
+			json_decref(j);
+		}
+		free(line);
+		CHECK(p && pclose(p) == 0 && nrec == 2000, "%s: %d records", cmd, nrec);
+		printf("ecg-synth --silent (%s): %d records, %d silent findings, %d called "
+		    "normal, none parsed from a report\n", lang ? "de" : "en", nrec, nsil, nnorm);
+		CHECK(nsil > 2500, "%d silent findings", nsil);
 	}
 
 	/* ---- a silent PAC or PVC leaves the stated rate that of the beats

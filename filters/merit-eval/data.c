@@ -115,38 +115,45 @@ ds_task_json(json_t *root, const struct dsopts *o)
 	}
 }
 
+/* Die: name (n bytes) of the list of opt is empty or not a class of the task. */
+static __attribute__((noreturn)) void
+bad_code(const struct ds *ds, const struct dsopts *o, const char *opt,
+    const char *name, size_t n)
+{
+	size_t C = mrt_labels_nclass(ds->L), len = 0;
+	char cl[320] = "";
+	if (n == 0)
+		flt_die("%s: an empty code in %s", opt, o->codes);
+	for (size_t j = 0; j < C; j++) {
+		const char *c = mrt_labels_name(ds->L, j);
+		if (len + strlen(c) + 5 > sizeof cl) {
+			strcpy(cl + len, " ...");
+			break;
+		}
+		len += (size_t)snprintf(cl + len, sizeof cl - len, "%s%s", j ? " " : "", c);
+	}
+	flt_die("%s: %.*s is not a class of task %s (classes: %s)", opt, (int)n, name,
+	    mrt_labels_task_name(o->task), cl);
+}
+
 /* --codes, --exclude-codes: keep the task's classes named, or the others. */
 static void
 restrict_task(struct ds *ds, const struct dsopts *o)
 {
 	const char *opt = o->exclude ? "--exclude-codes" : "--codes", *p = o->codes;
-	const char *task = mrt_labels_task_name(o->task);
 	size_t C = mrt_labels_nclass(ds->L);
-	uint8_t *keep = calloc(C + 1, 1);
-	if (keep == NULL)
-		flt_die("out of memory");
+	uint8_t *keep;
+	int e;
 	if (!*p)
 		flt_die("%s: no code", opt);
+	if ((keep = calloc(C + 1, 1)) == NULL)
+		flt_die("out of memory");
 	for (;; p++) {
 		size_t n = strcspn(p, ",");
-		long k = mrt_labels_find(ds->L, p, n);
-		if (n == 0)
-			flt_die("%s: an empty code in %s", opt, o->codes);
+		long k = n ? mrt_labels_find(ds->L, p, n) : -1;
 		if (k < 0) {
-			char cl[320];
-			size_t len = 0;
-			cl[0] = 0;
-			for (size_t j = 0; j < C; j++) {
-				const char *name = mrt_labels_name(ds->L, j);
-				if (len + strlen(name) + 5 > sizeof cl) {
-					strcpy(cl + len, " ...");
-					break;
-				}
-				len += (size_t)snprintf(cl + len, sizeof cl - len, "%s%s",
-				    j ? " " : "", name);
-			}
-			flt_die("%s: %.*s is not a class of task %s (classes: %s)", opt,
-			    (int)n, p, task, cl);
+			free(keep);
+			bad_code(ds, o, opt, p, n);
 		}
 		keep[k] = 1;
 		if (!p[n])
@@ -155,9 +162,10 @@ restrict_task(struct ds *ds, const struct dsopts *o)
 	}
 	for (size_t k = 0; o->exclude && k < C; k++)
 		keep[k] = !keep[k];
-	if (mrt_labels_keep(ds->L, keep) != 0)
-		flt_die("%s: no class of task %s left", opt, task);
+	e = mrt_labels_keep(ds->L, keep);
 	free(keep);
+	if (e != 0)
+		flt_die("%s: no class of task %s left", opt, mrt_labels_task_name(o->task));
 }
 
 static void *

@@ -349,8 +349,7 @@ do_info(const struct opts *op)
 	tk = mrt_nn_meta(m, "tokenizer");
 	printf("tokenizer\t%s\n", tk ? "yes" : "no");
 	mrt_nn_free(m);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		flt_die("stdout: %s", strerror(errno));
+	flt_out_commit(stdout, NULL);
 	return 0;
 }
 

@@ -156,9 +156,6 @@ encode(const struct opts *o, const mrt_bpe *b)
 			put_ids(out, ids, o->max_len);
 		}
 		lines_close(&t);
-		if (ferror(out))
-			flt_die("%s: %s", o->out ? o->out : "stdout",
-			    strerror(errno));
 		flt_out_commit(out, o->out);
 	} else {
 		static const char *const skip[] = {"tok", NULL};
@@ -270,8 +267,6 @@ decode(const struct opts *o, const mrt_bpe *b)
 	}
 	free(ids);
 	free(text);
-	if (ferror(out))
-		flt_die("%s: %s", o->out ? o->out : "stdout", strerror(errno));
 	flt_out_commit(out, o->out);
 }
 

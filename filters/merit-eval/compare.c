@@ -177,5 +177,6 @@ cmd_compare(int argc, char **argv)
 		json_decref(docs[i]);
 	free(docs);
 	free(models);
-	return finish_stdout();
+	flt_out_commit(stdout, NULL);
+	return 0;
 }

@@ -67,5 +67,6 @@ cmd_describe(int argc, char **argv)
 	ds_load(&ds, &o);
 	describe_table(&ds);
 	ds_free(&ds);
-	return finish_stdout();
+	flt_out_commit(stdout, NULL);
+	return 0;
 }

@@ -106,12 +106,6 @@ void write_json(json_t *root, const char *path);
 /* The summary rows of root as TSV into path. */
 void write_tsv(json_t *root, const char *path);
 json_t *json_num(double v);   /* null for NaN */
-/* Check stdout and exit 0. */
-int finish_stdout(void);
-
-/* Output files (temporary + rename; removed if the program dies). */
-FILE *out_open(const char *path);
-void out_commit(FILE *f, const char *path);
 /* A per-record score file: header, then rows. */
 FILE *scores_open(const char *path);
 void scores_rows(FILE *f, const struct ds *ds, const size_t *idx, size_t n,

@@ -384,7 +384,7 @@ cmd_probe(int argc, char **argv)
 		}
 	}
 	if (scores) {
-		out_commit(scores, o.out.scores);
+		flt_out_commit(scores, o.out.scores);
 	}
 
 	/* report */
@@ -491,5 +491,6 @@ cmd_probe(int argc, char **argv)
 	free(iv);
 	free(it);
 	ds_free(&ds);
-	return finish_stdout();
+	flt_out_commit(stdout, NULL);
+	return 0;
 }

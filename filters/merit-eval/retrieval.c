@@ -182,5 +182,6 @@ cmd_retrieval(int argc, char **argv)
 	free(E);
 	free(T);
 	free(S);
-	return finish_stdout();
+	flt_out_commit(stdout, NULL);
+	return 0;
 }

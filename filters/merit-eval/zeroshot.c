@@ -323,7 +323,7 @@ cmd_zeroshot(int argc, char **argv)
 		FILE *f = scores_open(out.scores);
 		scores_rows(f, &ds, iv, nv, sv, SPLIT_VAL);
 		scores_rows(f, &ds, it, nt, st, SPLIT_TEST);
-		out_commit(f, out.scores);
+		flt_out_commit(f, out.scores);
 	}
 	if (roc)
 		roc_write(roc, &ds, it, nt, st);
@@ -428,5 +428,6 @@ cmd_zeroshot(int argc, char **argv)
 	mrt_bpe_free(bpe);
 	mrt_nn_free(model);
 	prompts_free(&pr);
-	return finish_stdout();
+	flt_out_commit(stdout, NULL);
+	return 0;
 }

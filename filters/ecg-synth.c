@@ -316,8 +316,9 @@ main(int argc, char **argv)
 		{ "lang", required_argument, NULL, 5 },
 		{ "mains", required_argument, NULL, 6 },
 		{ "like", required_argument, NULL, 7 },
-		{ "seed", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 }
+		{ "findings", required_argument, NULL, 'F' },
+		{ "noise", required_argument, NULL, 'N' },
+		FLT_OPT_SEED, FLT_OPT_FORCE, FLT_OPT_COUNT, FLT_OPT_OUTPUT, FLT_OPT_END
 	};
 	struct opts op;
 	const char *out = NULL, *likef = NULL;
@@ -335,7 +336,7 @@ main(int argc, char **argv)
 	op.seed = 1;
 	op.count = 10;
 	op.want = 0;
-	while ((c = getopt_long(argc, argv, "fF:N:n:o:s:", lo, NULL)) != -1) {
+	while ((c = flt_getopt(argc, argv, "fF:N:n:o:s:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'f': force = 1; break;
 		case 'F': op.want = parse_codes(optarg); break;

@@ -129,3 +129,7 @@ norms() { ecg-dump -a "$1" | jq "[.$2.data[] | . * .] | add"; }
 	cmp a.jsonl b.jsonl
 	[ "$(jq -c '[.h.shape, .e.shape]' a.jsonl | sort -u)" = "[[256],[128]]" ]
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-encode
+}

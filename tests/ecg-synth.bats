@@ -123,3 +123,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
 	[ "$output" = 1 ]
 	[ -z "$stderr" ]
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-synth
+}

@@ -291,3 +291,7 @@ EOF
 	assert_failure 1
 	assert_output "merit-step: no --total-steps for the learning-rate schedule (give it here or with --init)"
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option merit-step
+}

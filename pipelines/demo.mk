@@ -112,16 +112,16 @@ $(1)/eval/$(2).done: $(1)/enc/$(2)-ptbxl.ecgz $(1)/enc/$(2)-findings.ecgz
 	@mkdir -p $(1)/eval
 	@set -e; for t in $(DEMO_TASKS); do \
 		echo "demo: $(2): linear probe $$$$t"; \
-		$(demo_bin)/merit-eval probe -t $$$$t -s $(demo_scp) -N $(2) -f $(DEMO_FRACTIONS) \
+		$(demo_bin)/merit-eval probe -t $$$$t --scp $(demo_scp) -N $(2) --fractions $(DEMO_FRACTIONS) \
 		    -n $(DEMO_RUNS) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $(1)/eval/$(2)-$$$$t.json \
 		    --roc $(1)/eval/$(2)-$$$$t.roc.tsv $(1)/enc/$(2)-ptbxl.ecgz > $(1)/eval/$(2)-$$$$t.txt; \
 	done
 	@echo "demo: $(2): linear probe on the findings (reports omit half of them)"
-	$(demo_bin)/merit-eval probe -t codes -l truth.findings -N $(2) -f $(DEMO_FRACTIONS) \
+	$(demo_bin)/merit-eval probe -t codes -l truth.findings -N $(2) --fractions $(DEMO_FRACTIONS) \
 	    -n $(DEMO_RUNS) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $(1)/eval/$(2)-findings.json \
 	    $(1)/enc/$(2)-findings.ecgz > $(1)/eval/$(2)-findings.txt
 	@echo "demo: $(2): zero-shot ptbxl-super"
-	$(demo_bin)/merit-eval zeroshot -m $(1)/$(2)/model.safetensors -t ptbxl-super -s $(demo_scp) \
+	$(demo_bin)/merit-eval zeroshot -m $(1)/$(2)/model.safetensors -t ptbxl-super --scp $(demo_scp) \
 	    -N $(2) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $(1)/eval/$(2)-zeroshot.json \
 	    $(1)/enc/$(2)-ptbxl.ecgz > $(1)/eval/$(2)-zeroshot.txt
 	touch $$@

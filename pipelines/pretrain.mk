@@ -53,7 +53,7 @@ merit_info = $$$$($(MERIT_BIN)/merit-step --info -m $(1) | awk -F'\t' '$$$$1 == 
 define merit_tokenize
 $(1): $(2) $(3) $(4) | $(merit_built)
 	@echo "tokenize: $$@"
-	$(MERIT_BIN)/txt-tokenize -v $(3) -m $(call merit_info,$(4),max_len) $(2) > $$@
+	$(MERIT_BIN)/txt-tokenize -v $(3) --max-len $(call merit_info,$(4),max_len) $(2) > $$@
 endef
 
 # $(call merit_epoch,DIR,TOKSTREAM,E,SEED)

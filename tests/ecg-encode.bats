@@ -11,7 +11,7 @@ setup_file() {
 	cd "$BATS_FILE_TMPDIR"
 	ecg-synth -n 20 -s 3 --fs 100 -o s.ecgz
 	txt-tokenize -L 400 -o v.txt s.ecgz
-	txt-tokenize -v v.txt -m 16 s.ecgz | ecg-mask -s 1 > m.ecgz
+	txt-tokenize -v v.txt --max-len 16 s.ecgz | ecg-mask -s 1 > m.ecgz
 	merit-step --init --preset merit-xs --vocab v.txt --seed 4 -o ck.safetensors 2>/dev/null
 }
 

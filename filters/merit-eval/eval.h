@@ -57,6 +57,12 @@ size_t *ds_split(const struct ds *ds, int s, size_t *n);
 /* "1-8" for a fold mask, into buf. */
 const char *ds_folds_str(uint64_t mask, char *buf, size_t cap);
 
+/*
+ * getopt values of the long options without a letter (-s is the shared
+ * --seed, so --scp has none).
+ */
+enum { O_TRAIN = 1, O_VAL, O_TEST, O_MAXITER, O_VOCAB, O_SCP };
+
 /* The options every scoring subcommand shares. */
 struct outopts {
 	const char *json, *tsv, *scores, *name;

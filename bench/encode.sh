@@ -13,7 +13,7 @@ ref=${MERIT_ROOT:-.}/../shared/bench/merit_ref.py
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 
 ecg-synth -n "$BENCH_ENCODE_RECORDS" -s 1 --fs 100 | txt-tokenize -L 4096 -o "$dir/v.txt" 2>/dev/null
-ecg-synth -n "$BENCH_ENCODE_RECORDS" -s 1 --fs 100 | txt-tokenize -v "$dir/v.txt" -m 64 -o "$dir/in.ecgz"
+ecg-synth -n "$BENCH_ENCODE_RECORDS" -s 1 --fs 100 | txt-tokenize -v "$dir/v.txt" --max-len 64 -o "$dir/in.ecgz"
 merit-step --init --preset merit-s --vocab "$dir/v.txt" -o "$dir/ck.safetensors" 2>/dev/null
 echo "ecg-encode: $BENCH_ENCODE_RECORDS records, merit-s (random init), batch 64, $MERIT_THREADS threads, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 

@@ -20,9 +20,9 @@ pair() {
 	printf '%s\n' "${a[@]}" | sort -g | sed -n 3p | tr '\n' ' '
 	printf '%s\n' "${b[@]}" | sort -g | sed -n 3p
 }
-read -r ours ref < <(pair "merit-eval probe -t codes -f 1 $f >/dev/null" "ecg-cat -c $f >/dev/null")
+read -r ours ref < <(pair "merit-eval probe -t codes --fractions 1 $f >/dev/null" "ecg-cat -c $f >/dev/null")
 fits=$((3 * 6))
-printf 'merit-eval probe -f 1  %6.3f s   ecg-cat -c  %6.3f s   ratio %.1f   %.1f ms per logistic fit (upper bound)\n' \
+printf 'merit-eval probe --fractions 1  %6.3f s   ecg-cat -c  %6.3f s   ratio %.1f   %.1f ms per logistic fit (upper bound)\n' \
 	"$ours" "$ref" "$(echo "$ours / $ref" | bc -l)" "$(echo "1000 * $ours / $fits" | bc -l)"
-rss=$( { /usr/bin/time -f %M merit-eval probe -t codes -f 1 "$f" >/dev/null; } 2>&1 )
+rss=$( { /usr/bin/time -f %M merit-eval probe -t codes --fractions 1 "$f" >/dev/null; } 2>&1 )
 printf 'merit-eval probe peak RSS: %d KiB (features alone: %d KiB)\n' "$rss" $((BENCH_EVAL_RECORDS * 256 * 4 / 1024))

@@ -16,6 +16,13 @@
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "count-only", no_argument, NULL, 'c' },
+		FLT_OPT_FORCE,
+		{ "level", required_argument, NULL, 'L' },
+		FLT_OPT_OUTPUT,
+		FLT_OPT_END
+	};
 	int c, count_only = 0, force = 0, level = 3;
 	const char *out = NULL;
 	mrt_writer *w = NULL;
@@ -25,7 +32,7 @@ main(int argc, char **argv)
 	char **inputs;
 
 	flt_init(argv[0]);
-	while ((c = getopt(argc, argv, "cfL:o:")) != -1) {
+	while ((c = flt_getopt(argc, argv, "cfL:o:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'c': count_only = 1; break;
 		case 'f': force = 1; break;

@@ -239,6 +239,11 @@ put_obj(const msgpack_object *o, const struct opts *op)
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "header", no_argument, NULL, 'H' },
+		FLT_OPT_END
+	};
 	struct opts op = { 0, 0 };
 	static const char *stdin_only[] = { "-", NULL };
 	char **inputs;
@@ -246,7 +251,7 @@ main(int argc, char **argv)
 
 	flt_init(argv[0]);
 	out = stdout;
-	while ((c = getopt(argc, argv, "aH")) != -1) {
+	while ((c = flt_getopt(argc, argv, "aH", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'a': op.all = 1; break;
 		case 'H': op.header = 1; break;

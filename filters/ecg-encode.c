@@ -249,13 +249,13 @@ batch_flush(struct batch *b, const mrt_nn_config *c, const float *W, const struc
 int
 main(int argc, char **argv)
 {
-	enum { O_BATCH = 256, O_THREADS, O_TEXT, O_RECON };
+	enum { O_BATCH = 256, O_TEXT, O_RECON };
 	static const struct option lopts[] = {
 		{ "batch", required_argument, NULL, O_BATCH },
-		{ "threads", required_argument, NULL, O_THREADS },
+		FLT_OPT_THREADS,
 		{ "text", no_argument, NULL, O_TEXT },
 		{ "recon", no_argument, NULL, O_RECON },
-		{ NULL, 0, NULL, 0 },
+		FLT_OPT_FORCE, FLT_OPT_MODEL, FLT_OPT_OUTPUT, FLT_OPT_END
 	};
 	struct opts op = { .batch = 64, .mode = ECG };
 	struct flt_io io;
@@ -264,19 +264,15 @@ main(int argc, char **argv)
 	char err[1024];
 	int ch;
 
-	/* OpenMP threads spinning while the pipe is read take the cores the
-	 * upstream filters need; libgomp reads the policy when it is loaded,
-	 * so set it and start again (once), as merit-step does */
-	if (getenv("OMP_WAIT_POLICY") == NULL && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
-		execv("/proc/self/exe", argv);
+	flt_omp_passive(argv);
 	flt_init(argv[0]);
-	while ((ch = getopt_long(argc, argv, "fm:o:", lopts, NULL)) != -1) {
+	while ((ch = flt_getopt(argc, argv, "fm:o:", lopts, USAGE)) != -1) {
 		switch (ch) {
 		case 'f': op.force = 1; break;
 		case 'm': op.ckpt = optarg; break;
 		case 'o': op.out = optarg; break;
 		case O_BATCH: op.batch = (int)flt_num(optarg, 1, 65536, "--batch"); break;
-		case O_THREADS: op.threads = (int)flt_num(optarg, 0, 1024, "--threads"); break;
+		case FLT_O_THREADS: op.threads = (int)flt_num(optarg, 0, 1024, "--threads"); break;
 		case O_TEXT:
 		case O_RECON:
 			if (op.mode != ECG)

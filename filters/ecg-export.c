@@ -62,8 +62,9 @@ int
 main(int argc, char **argv)
 {
 	static const struct option lo[] = {
+		{ "gain", required_argument, NULL, 'g' },
 		{ "wfdb", required_argument, NULL, 'w' },
-		{ NULL, 0, NULL, 0 }
+		FLT_OPT_END
 	};
 	const char *dir = NULL, *in;
 	double fgain = 1000;
@@ -73,7 +74,7 @@ main(int argc, char **argv)
 	size_t cap = 0;
 
 	flt_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "g:w:", lo, NULL)) != -1) {
+	while ((c = flt_getopt(argc, argv, "g:w:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'g': fgain = flt_real(optarg, 1e-3, 1e9, "-g"); break;
 		case 'w': dir = optarg; break;

@@ -12,13 +12,16 @@
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		FLT_OPT_FORCE, FLT_OPT_COUNT, FLT_OPT_OUTPUT, FLT_OPT_END
+	};
 	int c, force = 0;
 	long long n = 10;
 	const char *out = NULL;
 	struct flt_io io;
 
 	flt_init(argv[0]);
-	while ((c = getopt(argc, argv, "fn:o:")) != -1) {
+	while ((c = flt_getopt(argc, argv, "fn:o:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'f': force = 1; break;
 		case 'n': n = flt_num(optarg, 0, LLONG_MAX, "-n"); break;

@@ -924,14 +924,14 @@ main(int argc, char **argv)
 		{ "keep-extra", no_argument, NULL, 'x' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "dx-map", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
+		FLT_OPT_FORCE, FLT_OPT_OUTPUT, FLT_OPT_END
 	};
 	struct ctx c;
 	uint64_t skipped = 0;
 	int ch;
 	flt_init(argv[0]);
 	memset(&c, 0, sizeof c);
-	while ((ch = getopt_long(argc, argv, "fo:", lo, NULL)) != -1)
+	while ((ch = flt_getopt(argc, argv, "fo:", lo, USAGE)) != -1)
 		switch (ch) {
 		case 'f': c.o.force = 1; break;
 		case 'o': c.o.out = optarg; break;

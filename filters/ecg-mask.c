@@ -43,6 +43,13 @@ take(uint8_t *mask, const int *order, int nvis)
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		FLT_OPT_FORCE, FLT_OPT_OUTPUT,
+		{ "patch", required_argument, NULL, 'p' },
+		{ "ratio", required_argument, NULL, 'r' },
+		{ "scheme", required_argument, NULL, 'S' },
+		FLT_OPT_SEED, FLT_OPT_END
+	};
 	struct opts op = { 50, 0.75, RANDOM, 0 };
 	const char *out = NULL, *in;
 	static const char *const skip[] = { "mask", NULL };
@@ -52,7 +59,7 @@ main(int argc, char **argv)
 	mrt_writer *w;
 
 	flt_init(argv[0]);
-	while ((c = getopt(argc, argv, "fo:p:r:S:s:")) != -1) {
+	while ((c = flt_getopt(argc, argv, "fo:p:r:S:s:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'f': force = 1; break;
 		case 'o': out = optarg; break;

@@ -199,6 +199,11 @@ pack_json(msgpack_packer *pk, json_t *v, const char *key)
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		FLT_OPT_FORCE,
+		{ "level", required_argument, NULL, 'L' },
+		FLT_OPT_OUTPUT, FLT_OPT_END
+	};
 	int c, force = 0, level = 3;
 	const char *out = NULL;
 	FILE *in = stdin, *of;
@@ -208,7 +213,7 @@ main(int argc, char **argv)
 	ssize_t len;
 
 	flt_init(argv[0]);
-	while ((c = getopt(argc, argv, "fL:o:")) != -1) {
+	while ((c = flt_getopt(argc, argv, "fL:o:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'f': force = 1; break;
 		case 'L': level = (int)flt_num(optarg, 1, 19, "-L"); break;

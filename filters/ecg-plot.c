@@ -156,6 +156,10 @@ header(FILE *f, int nrec)
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		FLT_OPT_COUNT, FLT_OPT_OUTPUT, FLT_OPT_END
+	};
 	const char *out = NULL, *dir = NULL, *in;
 	long long count = 1, done = 0;
 	int c;
@@ -164,7 +168,7 @@ main(int argc, char **argv)
 	size_t cap = 0;
 
 	flt_init(argv[0]);
-	while ((c = getopt(argc, argv, "d:n:o:")) != -1) {
+	while ((c = flt_getopt(argc, argv, "d:n:o:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'n': count = flt_num(optarg, 1, 100000, "-n"); break;

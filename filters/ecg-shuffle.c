@@ -38,6 +38,10 @@ put(struct slot *s, const char *p, size_t n)
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "buffer", required_argument, NULL, 'b' },
+		FLT_OPT_FORCE, FLT_OPT_SEED, FLT_OPT_OUTPUT, FLT_OPT_END
+	};
 	int c, force = 0;
 	long long cap = 1024, used = 0;
 	uint64_t seed = 0;
@@ -47,7 +51,7 @@ main(int argc, char **argv)
 	struct flt_io io;
 
 	flt_init(argv[0]);
-	while ((c = getopt(argc, argv, "b:fs:o:")) != -1) {
+	while ((c = flt_getopt(argc, argv, "b:fs:o:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'b': cap = flt_num(optarg, 1, 1 << 24, "-b"); break;
 		case 'f': force = 1; break;

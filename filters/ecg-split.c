@@ -47,6 +47,11 @@ part_for(const char *value, const char *prefix)
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "field", required_argument, NULL, 'F' },
+		{ "prefix", required_argument, NULL, 'p' },
+		FLT_OPT_END
+	};
 	int c;
 	const char *field = "fold", *prefix = NULL, *in;
 	char defprefix[160];
@@ -54,7 +59,7 @@ main(int argc, char **argv)
 	FILE *f;
 
 	flt_init(argv[0]);
-	while ((c = getopt(argc, argv, "F:p:")) != -1) {
+	while ((c = flt_getopt(argc, argv, "F:p:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'F': field = optarg; break;
 		case 'p': prefix = optarg; break;

@@ -351,8 +351,9 @@ main(int argc, char **argv)
 		{ "like", required_argument, NULL, 7 },
 		{ "silent", required_argument, NULL, 8 },
 		{ "prevalence", required_argument, NULL, 9 },
-		{ "seed", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 }
+		{ "findings", required_argument, NULL, 'F' },
+		{ "noise", required_argument, NULL, 'N' },
+		FLT_OPT_SEED, FLT_OPT_FORCE, FLT_OPT_COUNT, FLT_OPT_OUTPUT, FLT_OPT_END
 	};
 	struct opts op;
 	const char *out = NULL, *likef = NULL;
@@ -370,7 +371,7 @@ main(int argc, char **argv)
 	op.seed = 1;
 	op.count = 10;
 	op.want = 0;
-	while ((c = getopt_long(argc, argv, "fF:N:n:o:s:", lo, NULL)) != -1) {
+	while ((c = flt_getopt(argc, argv, "fF:N:n:o:s:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'f': force = 1; break;
 		case 'F': op.want = parse_codes(optarg, "-F"); break;

@@ -170,6 +170,14 @@ take_vector(mrt_reader *r, const char *in, const msgpack_object *rec,
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "field", required_argument, NULL, 'F' },
+		{ "label", required_argument, NULL, 'L' },
+		{ "iterations", required_argument, NULL, 'n' },
+		FLT_OPT_OUTPUT,
+		{ "perplexity", required_argument, NULL, 'p' },
+		FLT_OPT_SEED, FLT_OPT_END
+	};
 	struct opts op = { .field = "e" };
 	const char *in, *name;
 	size_t n = 0, d = 0;
@@ -179,7 +187,7 @@ main(int argc, char **argv)
 
 	flt_init(argv[0]);
 	mrt_tsne_opts_default(&op.t);
-	while ((c = getopt(argc, argv, "F:L:n:o:p:s:")) != -1) {
+	while ((c = flt_getopt(argc, argv, "F:L:n:o:p:s:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'F': op.field = optarg; break;
 		case 'L': op.label = optarg; break;

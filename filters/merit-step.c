@@ -23,11 +23,14 @@
 #include "nn/nn.h"
 
 #define USAGE \
-	"merit-step --init [--preset NAME | --config FILE] [--vocab FILE] [--seed N] -o OUT\n" \
-	"       merit-step -m IN -o OUT [--steps N] [--batch N] [--lr X] [--warmup N]\n" \
-	"                  [--total-steps N] [--lambda-rec X] [--lambda-cma X] [--raw-target]\n" \
-	"                  [--threads N] [--save-every N] [--log FILE] [--restart-stream] [file]\n" \
-	"       merit-step --info -m IN"
+	"merit-step --init [--preset NAME | --config FILE] [--vocab FILE] [-s seed]\n" \
+	"                  [training options] -o OUT\n" \
+	"       merit-step -m IN -o OUT [--steps N] [--save-every N] [--log FILE] [--threads N]\n" \
+	"                  [--restart-stream] [training options] [file]\n" \
+	"       merit-step --info -m IN\n" \
+	"training options: [--batch N] [--lr X] [--warmup N] [--total-steps N]\n" \
+	"                  [--lambda-rec X] [--lambda-cma X] [--raw-target] [--weight-decay X]\n" \
+	"                  [--clip X]"
 
 /* Training options kept in the checkpoint's metadata (train.*). */
 struct train {
@@ -349,8 +352,7 @@ do_info(const struct opts *op)
 	tk = mrt_nn_meta(m, "tokenizer");
 	printf("tokenizer\t%s\n", tk ? "yes" : "no");
 	mrt_nn_free(m);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		flt_die("stdout: %s", strerror(errno));
+	flt_out_commit(stdout, NULL);
 	return 0;
 }
 
@@ -586,7 +588,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_INIT = 256, O_INFO, O_PRESET, O_CONFIG, O_VOCAB, O_STEPS, O_LR, O_WARMUP,
-	       O_TOTAL, O_BATCH, O_LREC, O_LCMA, O_THREADS, O_SEED, O_SAVE, O_LOG, O_RAW,
+	       O_TOTAL, O_BATCH, O_LREC, O_LCMA, O_SAVE, O_LOG, O_RAW,
 	       O_WD, O_CLIP, O_RESTART };
 	static const struct option lopts[] = {
 		{ "init", no_argument, NULL, O_INIT },
@@ -601,28 +603,24 @@ main(int argc, char **argv)
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "lambda-rec", required_argument, NULL, O_LREC },
 		{ "lambda-cma", required_argument, NULL, O_LCMA },
-		{ "threads", required_argument, NULL, O_THREADS },
-		{ "seed", required_argument, NULL, O_SEED },
+		FLT_OPT_THREADS,
+		FLT_OPT_SEED,
 		{ "save-every", required_argument, NULL, O_SAVE },
 		{ "log", required_argument, NULL, O_LOG },
 		{ "raw-target", no_argument, NULL, O_RAW },
 		{ "weight-decay", required_argument, NULL, O_WD },
 		{ "clip", required_argument, NULL, O_CLIP },
 		{ "restart-stream", no_argument, NULL, O_RESTART },
-		{ NULL, 0, NULL, 0 },
+		FLT_OPT_MODEL, FLT_OPT_OUTPUT, FLT_OPT_END
 	};
 	struct opts op = { .steps = -1, .lr = NAN, .lambda_rec = NAN, .lambda_cma = NAN,
 			   .wd = NAN, .clip = NAN, .warmup = -1, .total = -1, .batch = -1,
 			   .seed = -1 };
 	int c;
 
-	/* OpenMP threads that spin while the pipe is read take the cores the
-	 * upstream filters need; libgomp reads the policy when it is loaded,
-	 * so set it and start again (once) */
-	if (getenv("OMP_WAIT_POLICY") == NULL && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
-		execv("/proc/self/exe", argv);
+	flt_omp_passive(argv);
 	flt_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "m:o:", lopts, NULL)) != -1) {
+	while ((c = flt_getopt(argc, argv, "m:o:s:", lopts, USAGE)) != -1) {
 		switch (c) {
 		case 'm': op.in = optarg; break;
 		case 'o': op.out = optarg; break;
@@ -638,8 +636,8 @@ main(int argc, char **argv)
 		case O_BATCH: op.batch = flt_num(optarg, 1, 65536, "--batch"); break;
 		case O_LREC: op.lambda_rec = flt_real(optarg, 0, 1e6, "--lambda-rec"); break;
 		case O_LCMA: op.lambda_cma = flt_real(optarg, 0, 1e6, "--lambda-cma"); break;
-		case O_THREADS: op.threads = (int)flt_num(optarg, 0, 1024, "--threads"); break;
-		case O_SEED: op.seed = flt_num(optarg, 0, LONG_MAX, "--seed"); break;
+		case FLT_O_THREADS: op.threads = (int)flt_num(optarg, 0, 1024, "--threads"); break;
+		case 's': op.seed = flt_num(optarg, 0, LONG_MAX, "--seed"); break;
 		case O_SAVE: op.save_every = flt_num(optarg, 1, LONG_MAX, "--save-every"); break;
 		case O_LOG: op.log = optarg; break;
 		case O_RAW: op.raw_target = 1; break;

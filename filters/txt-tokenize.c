@@ -3,7 +3,7 @@
  * ids to records, or turn ids back into text (see lib/bpe.h).
  *
  *   txt-tokenize --learn N -o vocab [-t] [file]
- *   txt-tokenize -v vocab [-m max-len] [-f] [-t] [-o file] [file]
+ *   txt-tokenize -v vocab [--max-len N] [-f] [-t] [-o file] [file]
  *   txt-tokenize -v vocab -d [-t] [file]
  */
 #include <getopt.h>
@@ -12,7 +12,7 @@
 #include "text/bpe.h"
 
 #define USAGE "txt-tokenize -L entries -o vocab [-t] [file]\n" \
-	"       txt-tokenize -v vocab [-ft] [-m max-len] [-o file] [file]\n" \
+	"       txt-tokenize -v vocab [-ft] [--max-len N] [-o file] [file]\n" \
 	"       txt-tokenize -v vocab -d [-t] [-o file] [file]"
 
 struct opts {
@@ -156,9 +156,6 @@ encode(const struct opts *o, const mrt_bpe *b)
 			put_ids(out, ids, o->max_len);
 		}
 		lines_close(&t);
-		if (ferror(out))
-			flt_die("%s: %s", o->out ? o->out : "stdout",
-			    strerror(errno));
 		flt_out_commit(out, o->out);
 	} else {
 		static const char *const skip[] = {"tok", NULL};
@@ -270,21 +267,21 @@ decode(const struct opts *o, const mrt_bpe *b)
 	}
 	free(ids);
 	free(text);
-	if (ferror(out))
-		flt_die("%s: %s", o->out ? o->out : "stdout", strerror(errno));
 	flt_out_commit(out, o->out);
 }
 
 int
 main(int argc, char **argv)
 {
+	/* -m is the shared --model: --max-len has no letter */
+	enum { O_MAXLEN = 256 };
 	static const struct option lo[] = {
 		{"learn", required_argument, NULL, 'L'},
 		{"vocab", required_argument, NULL, 'v'},
-		{"max-len", required_argument, NULL, 'm'},
+		{"max-len", required_argument, NULL, O_MAXLEN},
 		{"decode", no_argument, NULL, 'd'},
 		{"text", no_argument, NULL, 't'},
-		{NULL, 0, NULL, 0}
+		FLT_OPT_FORCE, FLT_OPT_OUTPUT, FLT_OPT_END
 	};
 	struct opts o = {0};
 	mrt_bpe *b;
@@ -293,13 +290,13 @@ main(int argc, char **argv)
 
 	flt_init(argv[0]);
 	o.max_len = 64;
-	while ((c = getopt_long(argc, argv, "dfL:m:o:tv:", lo, NULL)) != -1) {
+	while ((c = flt_getopt(argc, argv, "dfL:o:tv:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'd': o.decode = 1; break;
 		case 'f': o.force = 1; break;
 		case 'L': o.learn = flt_num(optarg, MRT_BPE_NBASE,
 		    MRT_BPE_MAX_SIZE, "--learn"); break;
-		case 'm': o.max_len = flt_num(optarg, 2, 1 << 20,
+		case O_MAXLEN: o.max_len = flt_num(optarg, 2, 1 << 20,
 		    "--max-len"); break;
 		case 'o': o.out = optarg; break;
 		case 't': o.text = 1; break;

@@ -124,20 +124,20 @@ $(DEMO_TASKS:%=$(DEMO_DIR)/eval/$(1)-%.json): $(DEMO_DIR)/eval/$(1)-%.json: \
     $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(demo_scp) $(call merit_tools,merit-eval)
 	@mkdir -p $(DEMO_DIR)/eval
 	@echo "demo: $(1): linear probe $$*"
-	$(MERIT_BIN)/merit-eval probe -t $$* -s $(demo_scp) -N $(1) -f $(DEMO_FRACTIONS) \
+	$(MERIT_BIN)/merit-eval probe -t $$* --scp $(demo_scp) -N $(1) --fractions $(DEMO_FRACTIONS) \
 	    -n $(DEMO_RUNS) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $$@ \
 	    --roc $(DEMO_DIR)/eval/$(1)-$$*.roc.tsv $$< > $(DEMO_DIR)/eval/$(1)-$$*.txt
 $(DEMO_DIR)/eval/$(1)-findings.json: $(DEMO_DIR)/enc/$(1)-findings.ecgz $(call merit_tools,merit-eval)
 	@mkdir -p $(DEMO_DIR)/eval
 	@echo "demo: $(1): linear probe on the findings (reports omit half of them)"
-	$(MERIT_BIN)/merit-eval probe -t codes -l truth.findings -N $(1) -f $(DEMO_FRACTIONS) \
+	$(MERIT_BIN)/merit-eval probe -t codes -l truth.findings -N $(1) --fractions $(DEMO_FRACTIONS) \
 	    -n $(DEMO_RUNS) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $$@ \
 	    $$< > $(DEMO_DIR)/eval/$(1)-findings.txt
 $(DEMO_DIR)/eval/$(1)-zeroshot.json: $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(DEMO_DIR)/$(1)/model.safetensors \
     $(demo_scp) $(call merit_tools,merit-eval)
 	@mkdir -p $(DEMO_DIR)/eval
 	@echo "demo: $(1): zero-shot ptbxl-super"
-	$(MERIT_BIN)/merit-eval zeroshot -m $(DEMO_DIR)/$(1)/model.safetensors -t ptbxl-super -s $(demo_scp) \
+	$(MERIT_BIN)/merit-eval zeroshot -m $(DEMO_DIR)/$(1)/model.safetensors -t ptbxl-super --scp $(demo_scp) \
 	    -N $(1) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $$@ \
 	    $$< > $(DEMO_DIR)/eval/$(1)-zeroshot.txt
 endef

@@ -55,7 +55,7 @@ tokenize() {
 	[ $# -eq 4 ] || usage
 	local out=$1 stream=$2 vocab=$3 ckpt=$4
 	echo "tokenize: $out"
-	"${bin}txt-tokenize" -v "$vocab" -m "$(info "$ckpt" max_len)" "$stream" > "$out"
+	"${bin}txt-tokenize" -v "$vocab" --max-len "$(info "$ckpt" max_len)" "$stream" > "$out"
 }
 
 init() {

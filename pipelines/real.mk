@@ -159,12 +159,12 @@ $(PTBXL_DIR)/enc.ecgz: $(PTBXL_DIR)/ptbxl.ecgz $(PTBXL_DIR)/model.id $(call meri
 	$(real_bin)/ecg-encode -m $(MODEL) --threads $(THREADS) -o $@ $<
 $(PTBXL_DIR)/probe-%.json: $(PTBXL_DIR)/enc.ecgz $(real_scp) $(call merit_tools,merit-eval)
 	@echo "ptbxl: linear probe $*"
-	$(real_bin)/merit-eval probe -t $* -s $(real_scp) -N $(MODEL_NAME) \
-	    -f $(PTBXL_FRACTIONS) -n $(PTBXL_RUNS) -B $(REAL_BOOT) -S $(REAL_SEED) \
+	$(real_bin)/merit-eval probe -t $* --scp $(real_scp) -N $(MODEL_NAME) \
+	    --fractions $(PTBXL_FRACTIONS) -n $(PTBXL_RUNS) -B $(REAL_BOOT) -S $(REAL_SEED) \
 	    $(real_folds) -j $@ $< > $(@:.json=.txt) || { rm -f $(@:.json=.txt); exit 1; }
 $(PTBXL_DIR)/zeroshot-%.json: $(PTBXL_DIR)/enc.ecgz $(real_scp) $(PTBXL_DIR)/model.id $(call merit_tools,merit-eval)
 	@echo "ptbxl: zero-shot $*"
-	$(real_bin)/merit-eval zeroshot -m $(MODEL) -t $* -s $(real_scp) -N $(MODEL_NAME) \
+	$(real_bin)/merit-eval zeroshot -m $(MODEL) -t $* --scp $(real_scp) -N $(MODEL_NAME) \
 	    -B $(REAL_BOOT) -S $(REAL_SEED) --val $(PTBXL_VAL) --test $(PTBXL_TEST) --threads $(THREADS) \
 	    -j $@ $< > $(@:.json=.txt) || { rm -f $(@:.json=.txt); exit 1; }
 real_ptbxl_json = $(PTBXL_TASKS:%=$(PTBXL_DIR)/probe-%.json) \
@@ -227,7 +227,7 @@ $(SHIFT_DIR)/shared.ecgz: $(PTBXL_DIR)/enc.ecgz $(SHIFT_DIR)/enc-challenge.ecgz 
 	} | $(real_bin)/ecg-pack -o $@
 # shift_probe NAME TESTFOLDS
 real_shift_probe = $(real_bin)/merit-eval probe -t codes -l shared -N $(MODEL_NAME)-$(1) \
-	-f $(SHIFT_FRACTIONS) -n $(PTBXL_RUNS) -B $(REAL_BOOT) -S $(REAL_SEED) \
+	--fractions $(SHIFT_FRACTIONS) -n $(PTBXL_RUNS) -B $(REAL_BOOT) -S $(REAL_SEED) \
 	--train $(SHIFT_TRAIN) --val $(SHIFT_VAL) --test $(2) -j $@ $< > $(@:.json=.txt) || { rm -f $(@:.json=.txt); exit 1; }
 $(SHIFT_DIR)/shift.json: $(SHIFT_DIR)/shared.ecgz $(call merit_tools,merit-eval)
 	@echo "shift: probe trained on PTB-XL ($(SHIFT_TRAIN)), tested on $(CHALLENGE)"

@@ -183,7 +183,7 @@ tensor() { # tensor SHAPE-BYTES DATA-BYTES: a record {sig: tensor int16}
 @test "usage errors exit 2" {
 	run --separate-stderr ecg-cat -Z
 	assert_failure 2
-	assert_equal "$stderr" "$(printf '%s\n%s' "ecg-cat: invalid option -- 'Z'" "usage: ecg-cat [-cf] [-L level] [-o file] [file ...]")"
+	assert_equal "$stderr" "$(printf '%s\n%s' "ecg-cat: unknown option '-Z'" "usage: ecg-cat [-cf] [-L level] [-o file] [file ...]")"
 	run --separate-stderr ecg-cat -L 99 a.ecgz
 	assert_failure 1
 	assert_equal "$stderr" "ecg-cat: -L: out of range [1, 19]: 99"
@@ -194,4 +194,8 @@ tensor() { # tensor SHAPE-BYTES DATA-BYTES: a record {sig: tensor int16}
 	run --separate-stderr bash -c 'ecg-cat a.ecgz > /dev/full'
 	assert_failure 1
 	assert_equal "$stderr" "ecg-cat: stdout: No space left on device"
+}
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-cat
 }

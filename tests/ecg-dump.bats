@@ -39,3 +39,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; make_stream a.ecgz 4 7; }
 	assert_failure 1
 	assert_equal "$stderr" "ecg-dump: bad: not a zstd stream"
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-dump
+}

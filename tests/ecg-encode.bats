@@ -11,7 +11,7 @@ setup_file() {
 	cd "$BATS_FILE_TMPDIR"
 	ecg-synth -n 20 -s 3 --fs 100 -o s.ecgz
 	txt-tokenize -L 400 -o v.txt s.ecgz
-	txt-tokenize -v v.txt -m 16 s.ecgz | ecg-mask -s 1 > m.ecgz
+	txt-tokenize -v v.txt --max-len 16 s.ecgz | ecg-mask -s 1 > m.ecgz
 	merit-step --init --preset merit-xs --vocab v.txt --seed 4 -o ck.safetensors 2>/dev/null
 }
 
@@ -128,4 +128,8 @@ norms() { ecg-dump -a "$1" | jq "[.$2.data[] | . * .] | add"; }
 	ecg-encode -m s.safetensors --threads 1 --batch 1 r.ecgz | ecg-dump -a > b.jsonl
 	cmp a.jsonl b.jsonl
 	[ "$(jq -c '[.h.shape, .e.shape]' a.jsonl | sort -u)" = "[[256],[128]]" ]
+}
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-encode
 }

@@ -99,3 +99,7 @@ wfdb_fields() { ecg-dump -a "$1" | jq -c '{id, fs, leads, sig, gain, baseline}';
 	     $y.sig.data[$k] / $y.gain[$k / $n | floor] - $x.sig.data[$k] | fabs] | max] | max')
 	awk -v e="$err" 'BEGIN { exit !(e > 0.0003 && e <= 0.0005 + 1e-6) }' || fail "max error $err mV, not within 0.0005 mV"
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-export
+}

@@ -28,3 +28,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; make_stream a.ecgz 15 5; }
 	assert_equal "$stderr" "ecg-head: t.ecgz: truncated zstd frame"
 	[ ! -e h.ecgz ]; refute_leftovers .
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-head
+}

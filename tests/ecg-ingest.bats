@@ -289,3 +289,7 @@ ecg-ingest: read 2, written 1, skipped 1 (bad CSV row 1)"
 	assert_equal "$stderr" "ecg-ingest: ptb/ptbxl_database.csv: line 2: scp_codes is not a dict of numbers: {NORM: 1}"
 	[ ! -e out2.ecgz ]
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-ingest
+}

@@ -81,3 +81,26 @@ masks() { ecg-dump -a "$1" | jq -c '[.id, .mask.shape, .mask.data]' | sort; }
 	assert_equal "$stderr" "ecg-mask: -S: unknown scheme diagonal (random, lead, time)"
 	[ ! -e m.ecgz ]; refute_leftovers .
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-mask
+}
+
+@test "long names: --seed, --scheme, --ratio, --patch, --output are -s, -S, -r, -p, -o; a missing argument is named" {
+	ecg-mask -s 4 -S lead -r 0.5 -p 100 -o a.m a.ecgz
+	ecg-mask --seed 4 --scheme=lead --ratio 0.5 --patch 100 --output b.m a.ecgz
+	cmp a.m b.m
+	ecg-mask -s 5 -o c.m a.ecgz
+	run ! cmp -s a.m c.m
+	run --separate-stderr ecg-mask a.ecgz -s
+	assert_failure 2
+	assert_equal "$output" ""
+	assert_equal "${stderr%%$'\n'*}" "ecg-mask: option '-s' needs an argument"
+	assert_equal "${stderr#*$'\n'}" "$(ecg-mask --help)"
+	run --separate-stderr ecg-mask a.ecgz --seed
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "ecg-mask: option '--seed' needs an argument"
+	run --separate-stderr ecg-mask --force=1 a.ecgz
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "ecg-mask: option '--force' takes no argument"
+}

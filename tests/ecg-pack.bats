@@ -73,3 +73,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
 	assert_failure 1
 	assert_output --partial "ecg-pack: stdout is a terminal"
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-pack
+}

@@ -40,3 +40,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; ecg-synth -n 3 -s 2 -N none -o a.ecgz; }
 	[ "$stderr" = "ecg-plot: -n: out of range [1, 100000]: 0" ]
 	refute_leftovers .
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-plot
+}

@@ -37,3 +37,15 @@ ids() { ecg-dump "$1" | jq -r .id; }
 	assert_failure 1
 	assert_equal "$stderr" "ecg-shuffle: -b: out of range [1, 16777216]: 0"
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-shuffle
+}
+
+@test "--seed and --buffer are -s and -b" {
+	ecg-shuffle -s 9 -b 8 a.ecgz > a.s
+	ecg-shuffle --seed 9 --buffer 8 a.ecgz > b.s
+	cmp a.s b.s
+	ecg-shuffle --seed 10 --buffer 8 a.ecgz > c.s
+	run ! cmp -s a.s c.s
+}

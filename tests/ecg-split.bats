@@ -28,3 +28,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; make_stream a.ecgz 25 5; }
 	assert_equal "$stderr" "ecg-split: b.ecgz: record 4: no field fold"
 	[ -z "$(ls fold-* 2>/dev/null)" ]; refute_leftovers .
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-split
+}

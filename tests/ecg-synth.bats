@@ -203,3 +203,7 @@ P=1AVB=0.4,LAFB=0.4,LVH=0.4,IRBBB=0.4,LVOLT=0.4,CRBBB=0.1,IMI=0.1,STD_=0.1,PVC=0
 	[ "$output" = 1 ]
 	[ -z "$stderr" ]
 }
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-synth
+}

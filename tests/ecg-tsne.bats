@@ -126,6 +126,19 @@ wrong_neighbours() {
 	assert_failure 1
 	run --separate-stderr ecg-tsne -x b.ecgz
 	assert_failure 2
-	assert_equal "$stderr" "$(printf 'ecg-tsne: invalid option -- '\''x'\''\nusage: ecg-tsne [-F field] [-L label-field] [-p perplexity] [-s seed] [-n iterations] [-o file] [file]')"
+	assert_equal "$stderr" "$(printf 'ecg-tsne: unknown option '\''-x'\''\nusage: ecg-tsne [-F field] [-L label-field] [-p perplexity] [-s seed] [-n iterations] [-o file] [file]')"
 	[ ! -e m.tsv ]; refute_leftovers .
+}
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option ecg-tsne
+}
+
+@test "long names: --seed, --perplexity, --iterations, --field, --label are -s, -p, -n, -F, -L" {
+	blobs 10 3 | ecg-pack > b.ecgz
+	ecg-tsne -s 3 -p 3 -n 20 -F e -L labels b.ecgz > a.tsv
+	ecg-tsne --seed 3 --perplexity 3 --iterations 20 --field e --label labels b.ecgz > b.tsv
+	cmp a.tsv b.tsv
+	ecg-tsne --seed 4 -p 3 -n 20 b.ecgz > c.tsv
+	run ! cmp -s a.tsv c.tsv
 }

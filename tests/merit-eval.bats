@@ -19,7 +19,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; D=$BATS_FILE_TMPDIR; }
 # as JSON lines {"id": code, "t": tensor}, through txt-tokenize and ecg-encode.
 textemb() {
 	jq -Rc 'split("\t") | {id: .[0], report: .[1]}' "$1" | ecg-pack |
-		txt-tokenize -v "$D/v.txt" -m 16 | ecg-encode -m "$D/ck.safetensors" --text |
+		txt-tokenize -v "$D/v.txt" --max-len 16 | ecg-encode -m "$D/ck.safetensors" --text |
 		ecg-dump -a | jq -c '{id, t}'
 }
 # 60 records, folds 9 and 10, one class each in turn from CLASSES (a jq
@@ -34,7 +34,7 @@ feat() { "$FIX/mkfeat" "$@" | ecg-pack; }
 
 @test "probe recovers a planted signal; scores file covers every record and class" {
 	feat 600 8 1 > f.ecgz
-	run --separate-stderr merit-eval probe -t codes -f 1 -B 200 -j r.json -c s.tsv f.ecgz
+	run --separate-stderr merit-eval probe -t codes --fractions 1 -B 200 -j r.json -c s.tsv f.ecgz
 	assert_success
 	assert_equal "$stderr" ""
 	assert_line --index 0 "task codes, features h (8-d), 3 classes; train 480 (folds 1-8), val 60 (9), test 60 (10); 0 records without a label of the task dropped"
@@ -51,7 +51,7 @@ feat() { "$FIX/mkfeat" "$@" | ecg-pack; }
 
 @test "test AUROC recomputed from the scores file by pair counting" {
 	feat 300 6 4 > f.ecgz
-	merit-eval probe -t codes -f 1 -B 10 -j r.json -c s.tsv f.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 1 -B 10 -j r.json -c s.tsv f.ecgz > /dev/null
 	got=$(awk -F'\t' '$3 == "test" && $2 == "A" { s[++n] = $5; y[n] = $4 }
 		END { for (i = 1; i <= n; i++) for (j = 1; j <= n; j++) if (y[i] == 1 && y[j] == 0) {
 			p++; u += (s[i] > s[j]) ? 1 : (s[i] == s[j]) ? 0.5 : 0 }
@@ -61,12 +61,12 @@ feat() { "$FIX/mkfeat" "$@" | ecg-pack; }
 
 @test "fractions below 100% run over seeds; same seed, same results" {
 	feat 400 5 3 > f.ecgz
-	merit-eval probe -t codes -f 0.1,1 -n 3 -B 50 -j a.json f.ecgz > /dev/null
-	merit-eval probe -t codes -f 0.1,1 -n 3 -B 50 -j b.json f.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 0.1,1 -n 3 -B 50 -j a.json f.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 0.1,1 -n 3 -B 50 -j b.json f.ecgz > /dev/null
 	cmp a.json b.json
 	[ "$(jq -c '[.runs[] | [.fraction, .seed, .n_train]]' a.json)" = "[[0.1,1,32],[0.1,2,32],[0.1,3,32],[1,1,320]]" ]
 	[ "$(jq -c '[.summary[] | [.setting, .metric, .runs]]' a.json)" = '[["10%","AUROC",3],["10%","F1",3],["100%","AUROC",1],["100%","F1",1]]' ]
-	merit-eval probe -t codes -f 0.1 -n 3 -S 2 -B 50 -j c.json f.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 0.1 -n 3 -S 2 -B 50 -j c.json f.ecgz > /dev/null
 	[ "$(jq -c '[.runs[].n_train]' c.json)" = "[32,32,32]" ]
 	jq '.runs[0].classes' a.json > a.cl; jq '.runs[0].classes' c.json > c.cl
 	run cmp -s a.cl c.cl
@@ -81,8 +81,8 @@ feat() { "$FIX/mkfeat" "$@" | ecg-pack; }
 	run cmp -s a.jsonl b.jsonl
 	assert_failure
 	ecg-pack a.jsonl > a.ecgz; ecg-pack b.jsonl > b.ecgz
-	merit-eval probe -t codes -f 0.1,1 -n 2 -B 20 -j a.json a.ecgz > /dev/null
-	merit-eval probe -t codes -f 0.1,1 -n 2 -B 20 -j b.json b.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 0.1,1 -n 2 -B 20 -j a.json a.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 0.1,1 -n 2 -B 20 -j b.json b.ecgz > /dev/null
 	choices='[.runs[] | {lambda, lambda_grid, t: [.classes[].threshold]}]'
 	[ "$(jq -c "$choices" a.json)" = "$(jq -c "$choices" b.json)" ]
 	[ "$(jq '.runs[-1].test.macro_auroc' a.json)" != "$(jq '.runs[-1].test.macro_auroc' b.json)" ]
@@ -104,8 +104,8 @@ feat() { "$FIX/mkfeat" "$@" | ecg-pack; }
 
 @test "compare: one row per model, columns task x setting x metric" {
 	feat 300 6 6 > f.ecgz
-	merit-eval probe -t codes -f 1 -B 20 -N random -j a.json f.ecgz > /dev/null
-	merit-eval probe -t codes -f 1 -B 20 -N merit -j b.json f.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 1 -B 20 -N random -j a.json f.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 1 -B 20 -N merit -j b.json f.ecgz > /dev/null
 	run --separate-stderr merit-eval compare a.json b.json
 	assert_success
 	[ "${#lines[@]}" = 3 ]
@@ -113,7 +113,7 @@ feat() { "$FIX/mkfeat" "$@" | ecg-pack; }
 	assert_line --index 1 --regexp '^random +0\.[0-9]{4} \[0\.[0-9]{4}, [01]\.[0-9]{4}\] +0\.[0-9]{4} \['
 	assert_line --index 2 --regexp '^merit '
 	# two files of one model are one row; -t turns the table
-	merit-eval probe -t codes -f 1 -B 20 -N merit -S 2 -j c.json f.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 1 -B 20 -N merit -S 2 -j c.json f.ecgz > /dev/null
 	jq '.summary[].task = "other"' c.json > d.json
 	run --separate-stderr merit-eval compare a.json b.json d.json
 	[ "${#lines[@]}" = 3 ]
@@ -140,7 +140,7 @@ feat() { "$FIX/mkfeat" "$@" | ecg-pack; }
 		echo "{\"id\":182,\"fold\":6,$h,\"labels\":{\"ASMI\":35.0,\"LAFB\":100.0,\"1AVB\":100.0,\"SR\":0.0}}"
 		echo "{\"id\":9998,\"fold\":1,$h,\"labels\":{\"NDT\":100.0,\"STD_\":0.0,\"NT_\":0.0,\"SR\":0.0}}"
 	} | ecg-pack > p.ecgz
-	run --separate-stderr merit-eval describe -t ptbxl-super -s "$FIX/ptbxl-scp/scp_statements.csv" p.ecgz
+	run --separate-stderr merit-eval describe -t ptbxl-super --scp "$FIX/ptbxl-scp/scp_statements.csv" p.ecgz
 	assert_success
 	assert_equal "$output" "fold              1      3      6      9   total
 CD                0      0      1      0       1
@@ -250,7 +250,7 @@ NORM              0      1      0       1
 
 @test "bad input: a task whose labels never occur in the training folds" {
 	feat 50 4 1 > f.ecgz
-	run --separate-stderr merit-eval probe -t ptbxl-super -s "$FIX/ptbxl-scp/scp_statements.csv" -j r.json -c s.tsv f.ecgz
+	run --separate-stderr merit-eval probe -t ptbxl-super --scp "$FIX/ptbxl-scp/scp_statements.csv" -j r.json -c s.tsv f.ecgz
 	assert_failure 1
 	assert_equal "$stderr" "merit-eval: task ptbxl-super: no label of the task occurs in the training folds (1-8)"
 	[ ! -e r.json ]; [ ! -e s.tsv ]; refute_leftovers .
@@ -267,7 +267,7 @@ NORM              0      1      0       1
 	run --separate-stderr merit-eval probe -t ptbxl f.ecgz
 	assert_equal "$stderr" "merit-eval: unknown task ptbxl (ptbxl-super, ptbxl-sub, ptbxl-form, ptbxl-rhythm, ptbxl-all, codes)"
 	run --separate-stderr merit-eval probe -t ptbxl-sub f.ecgz
-	assert_equal "$stderr" "merit-eval: task ptbxl-sub needs the statements table (-s scp_statements.csv)"
+	assert_equal "$stderr" "merit-eval: task ptbxl-sub needs the statements table (--scp scp_statements.csv)"
 	run --separate-stderr merit-eval probe -t codes --val 8 f.ecgz
 	assert_equal "$stderr" "merit-eval: the train and val folds overlap"
 	run --separate-stderr merit-eval probe f.ecgz
@@ -284,7 +284,7 @@ NORM              0      1      0       1
 	run grep -c labels a.jsonl
 	assert_output 0
 	ecg-pack a.jsonl > f.ecgz
-	run --separate-stderr merit-eval probe -t codes -l codes -f 1 -B 20 -D -T r.tsv -N m f.ecgz
+	run --separate-stderr merit-eval probe -t codes -l codes --fractions 1 -B 20 -D -T r.tsv -N m f.ecgz
 	assert_success
 	assert_line --index 0 --regexp '^fold +1 +2 +3 +4 +5 +6 +7 +8 +9 +10 +total$'
 	assert_line --index 1 --regexp '^A( +[0-9]+){11}$'
@@ -295,7 +295,7 @@ m codes 100% F1 1" ]
 
 @test "a class without test positives is listed and left out of the macros" {
 	"$FIX/mkfeat" 300 5 8 | jq -c 'if .fold == 10 then .labels |= del(.C) else . end' | ecg-pack > f.ecgz
-	run --separate-stderr merit-eval probe -t codes -f 1 -B 20 -j r.json f.ecgz
+	run --separate-stderr merit-eval probe -t codes --fractions 1 -B 20 -j r.json f.ecgz
 	assert_success
 	assert_line --regexp '^C +0 +- +- .*  excluded: test lacks positives or negatives$'
 	[ "$(jq -c '.runs[0].excluded' r.json)" = '["C"]' ]
@@ -346,7 +346,7 @@ m codes 100% F1 1" ]
 	printf 'AFIB\tatrial fibrillation\nSR\tsinus rhythm\n' > d.tsv
 	textemb d.tsv > t.jsonl
 	planted '["AFIB","SR"]' t.jsonl > z.ecgz
-	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -t ptbxl-rhythm -s "$scp" -B 20 -j z.json z.ecgz
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -t ptbxl-rhythm --scp "$scp" -B 20 -j z.json z.ecgz
 	assert_success
 	assert_line --index 0 --partial ", 12 classes, texts: their descriptions; "
 	[ "$(jq -r '.texts.AFIB, .texts.SR, .texts.STACH' z.json)" = "atrial fibrillation
@@ -355,7 +355,7 @@ sinus tachycardia" ]
 	# only AFIB and SR have test positives; both are found exactly
 	[ "$(jq -c '[(.excluded | length), .test.macro_auroc]' z.json)" = "[10,1]" ]
 	printf 'SR\tnormal sinus rhythm\nXYZ\tnot a class\n' > p.tsv
-	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -t ptbxl-rhythm -s "$scp" -p p.tsv -B 20 -j p.json z.ecgz
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -t ptbxl-rhythm --scp "$scp" -p p.tsv -B 20 -j p.json z.ecgz
 	assert_success
 	assert_line --index 0 --partial ", 12 classes, 1 texts from p.tsv, 11 descriptions; "
 	assert_line --index 1 "1 prompts for codes that are not classes of the task, unused"
@@ -416,7 +416,7 @@ roc_area() {
 
 @test "--roc: every threshold of the test fold; the area is the AUROC; gnuplot draws it" {
 	feat 400 6 9 > f.ecgz
-	merit-eval probe -t codes -f 0.5,1 -n 2 -B 10 -j r.json -r roc.tsv f.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 0.5,1 -n 2 -B 10 -j r.json -r roc.tsv f.ecgz > /dev/null
 	[ "$(head -1 roc.tsv)" = "$(printf 'class\tfpr\ttpr')" ]
 	# the 100% run's test AUROC per class
 	want=$(jq -r '.runs[] | select(.fraction == 1) | .classes[] | "\(.name) \(.auroc * 1e9 | round)"' r.json)
@@ -427,7 +427,7 @@ roc_area() {
 	[ "$(awk -F'\t' 'NF == 3 && NR > 1 { if ($1 == c && ($2 < x || $3 < y)) bad++; c = $1; x = $2; y = $3 } END { print bad + 0 }' roc.tsv)" = 0 ]
 	[ "$(grep -c '^$' roc.tsv)" = 4 ]
 	# one point per distinct test score, plus the origin
-	merit-eval probe -t codes -f 1 -B 10 -c s.tsv f.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 1 -B 10 -c s.tsv f.ecgz > /dev/null
 	n=$(awk -F'\t' '$3 == "test" && $2 == "A" { print $5 }' s.tsv | sort -u | wc -l)
 	[ "$(roc_area roc.tsv | awk '$1 == "A" { print $3 }')" = $((n + 1)) ]
 	if command -v gnuplot > /dev/null; then
@@ -445,4 +445,35 @@ roc_area() {
 	[ "$(awk -F'\t' '$2 == 0 && $3 == 1 { print $1 }' roc.tsv | sort -u | tr '\n' ' ')" = "A B " ]
 	[ "$(roc_area roc.tsv | cut -d' ' -f 1,2)" = "A 1.000000000000
 B 1.000000000000" ]
+}
+
+@test "-h, --help and --version, of merit-eval and of each subcommand; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option merit-eval
+	for cmd in probe zeroshot retrieval compare describe; do
+		check_help_and_bad_option merit-eval "$cmd"
+	done
+}
+
+@test "-s is the seed (-S too), --scp the statements table; -f is not --fractions; an abbreviation of two options is ambiguous" {
+	"$FIX/mkfeat" 200 4 7 | ecg-pack > f.ecgz
+	merit-eval probe -t codes --fractions 0.5 -n 2 -S 5 -B 10 -j a.json f.ecgz > a.txt
+	merit-eval probe -t codes --fractions 0.5 -n 2 -s 5 -B 10 -j b.json f.ecgz > b.txt
+	merit-eval probe -t codes --fractions 0.5 -n 2 --seed 5 -B 10 -j c.json f.ecgz > c.txt
+	merit-eval probe -t codes --fractions 0.5 -n 2 -s 6 -B 10 -j d.json f.ecgz > d.txt
+	cmp a.json b.json
+	cmp a.json c.json
+	run ! cmp -s a.json d.json
+	run --separate-stderr merit-eval probe -t codes -f 1 f.ecgz
+	assert_failure 2
+	assert_equal "$output" ""
+	assert_equal "${stderr%%$'\n'*}" "merit-eval: unknown option '-f'"
+	run --separate-stderr merit-eval probe -t ptbxl-super -s "$FIX/ptbxl-scp/scp_statements.csv" f.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "merit-eval: seed: not a number: $FIX/ptbxl-scp/scp_statements.csv"
+	run --separate-stderr merit-eval probe -t codes --s 1 f.ecgz
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "merit-eval: option '--s' is ambiguous"
+	run --separate-stderr merit-eval describe -t ptbxl-super --scp
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "merit-eval: option '--scp' needs an argument"
 }

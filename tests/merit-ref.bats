@@ -20,7 +20,7 @@ setup_file() {
 	local D=$BATS_FILE_TMPDIR
 	ecg-synth -n 16 -s 7 --fs 100 > "$D/s.ecgz"
 	txt-tokenize --learn 512 -o "$D/v.txt" "$D/s.ecgz"
-	txt-tokenize -v "$D/v.txt" -m 16 "$D/s.ecgz" > "$D/tok.ecgz"
+	txt-tokenize -v "$D/v.txt" --max-len 16 "$D/s.ecgz" > "$D/tok.ecgz"
 	ecg-mask -s 1 < "$D/tok.ecgz" > "$D/t.ecgz"
 	# records the synthesiser never writes: two missing leads, invalid
 	# samples (int16 -32768) in three patches, baselines and another gain

@@ -7,7 +7,7 @@ setup_file() {
 	cd "$BATS_FILE_TMPDIR"
 	ecg-synth -n 96 -s 7 --fs 100 > s.ecgz
 	txt-tokenize --learn 512 -o v.txt s.ecgz
-	txt-tokenize -v v.txt -m 16 s.ecgz > tk.ecgz
+	txt-tokenize -v v.txt --max-len 16 s.ecgz > tk.ecgz
 	ecg-mask -s 1 tk.ecgz > t.ecgz
 }
 
@@ -234,7 +234,7 @@ EOF
 	run merit-step -m ck0.safetensors -o ck1.safetensors notok.ecgz
 	assert_failure 1
 	assert_output -p "notok.ecgz: record 1: no field tok"
-	ecg-synth -n 3 --fs 250 | txt-tokenize -v "$D/v.txt" -m 16 | ecg-mask > fs250.ecgz
+	ecg-synth -n 3 --fs 250 | txt-tokenize -v "$D/v.txt" --max-len 16 | ecg-mask > fs250.ecgz
 	run merit-step -m ck0.safetensors -o ck1.safetensors fs250.ecgz
 	assert_failure 1
 	assert_output -p "fs250.ecgz: record 1: sig has shape [12, 2500], the model needs [12, 1000]"
@@ -290,4 +290,8 @@ EOF
 	run merit-step -m nt.safetensors -o x.safetensors "$D/t.ecgz"
 	assert_failure 1
 	assert_output "merit-step: no --total-steps for the learning-rate schedule (give it here or with --init)"
+}
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option merit-step
 }

@@ -89,7 +89,7 @@ recon_json() {
 	is_png roc2.png
 	# merit-eval --roc's own file: classes in blocks apart by blank lines
 	"$FIX/mkfeat" 200 6 9 | ecg-pack > f.ecgz
-	merit-eval probe -t codes -f 1 -n 1 -r eval.tsv f.ecgz > /dev/null
+	merit-eval probe -t codes --fractions 1 -n 1 -r eval.tsv f.ecgz > /dev/null
 	"$PLOT" roc eval.png eval.tsv
 	is_png eval.png
 }

@@ -50,7 +50,7 @@ for i, l in enumerate(sys.stdin.read().split("\n")[:-1]):
 
 @test "round trip: decode(encode(report)) is the normalised report, all 21,837" {
 	normalise < "$TT/reports.txt" > "$BATS_TEST_TMPDIR/want"
-	txt-tokenize -v "$TT/v" -t -m 2048 "$TT/reports.txt" |
+	txt-tokenize -v "$TT/v" -t --max-len 2048 "$TT/reports.txt" |
 		txt-tokenize -v "$TT/v" -t -d > "$BATS_TEST_TMPDIR/got"
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/got")" -eq 21837 ]
 	cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
@@ -59,27 +59,27 @@ for i, l in enumerate(sys.stdin.read().split("\n")[:-1]):
 
 @test "invalid UTF-8 bytes survive the round trip" {
 	printf 'A\xff\xc3 \x80B \xf0\x9f\x98 \xc3\x84\n' > "$BATS_TEST_TMPDIR/in"
-	txt-tokenize -v "$TT/v" -t -m 64 "$BATS_TEST_TMPDIR/in" |
+	txt-tokenize -v "$TT/v" -t --max-len 64 "$BATS_TEST_TMPDIR/in" |
 		txt-tokenize -v "$TT/v" -t -d > "$BATS_TEST_TMPDIR/out"
 	printf 'a\xff\xc3 \x80b \xf0\x9f\x98 \xc3\xa4\n' > "$BATS_TEST_TMPDIR/want"
 	cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
 }
 
 @test "ids: [CLS] first, [SEP] last, [PAD] after; truncation keeps [SEP]" {
-	run --separate-stderr txt-tokenize -v "$TT/v" -t -m 8 <<< "Sinusrhythmus"
+	run --separate-stderr txt-tokenize -v "$TT/v" -t --max-len 8 <<< "Sinusrhythmus"
 	assert_success
 	read -r -a ids <<< "$output"
 	[ "${#ids[@]}" -eq 8 ]
 	[ "${ids[0]}" -eq 2 ]
 	run txt-tokenize -v "$TT/v" -t -d <<< "$output"
 	assert_output "sinusrhythmus"
-	run txt-tokenize -v "$TT/v" -t -m 4 <<< "sinusrhythmus 1 2 3 4 5 6 7 8 9"
+	run txt-tokenize -v "$TT/v" -t --max-len 4 <<< "sinusrhythmus 1 2 3 4 5 6 7 8 9"
 	read -r -a ids <<< "$output"
 	[ "${#ids[@]}" -eq 4 ]
 	[ "${ids[0]}" -eq 2 ] && [ "${ids[3]}" -eq 3 ]
 	run txt-tokenize -v "$TT/v" -t -d <<< "${ids[*]}"
 	assert_output "sinusrhythmus 1"
-	run txt-tokenize -v "$TT/v" -t -m 3 <<< ""
+	run txt-tokenize -v "$TT/v" -t --max-len 3 <<< ""
 	assert_output "2 3 0"
 }
 
@@ -87,7 +87,7 @@ for i, l in enumerate(sys.stdin.read().split("\n")[:-1]):
 	printf '%s\n' '{"id":"a","report":"Sinusrhythmus Linkstyp","fold":3}' \
 		'{"id":"b","fold":4}' '{"id":"c","report":null}' \
 		'{"id":"d","report":"ÄRGER QRS 120ms","tok":7}' | ecg-pack > "$BATS_TEST_TMPDIR/s"
-	run --separate-stderr txt-tokenize -v "$TT/v" -m 16 -o "$BATS_TEST_TMPDIR/t" "$BATS_TEST_TMPDIR/s"
+	run --separate-stderr txt-tokenize -v "$TT/v" --max-len 16 -o "$BATS_TEST_TMPDIR/t" "$BATS_TEST_TMPDIR/s"
 	assert_success
 	assert_equal "$stderr" "txt-tokenize: 2 records without a report"
 	run ecg-dump "$BATS_TEST_TMPDIR/t"
@@ -151,4 +151,15 @@ bad_vocab() {	# file, want
 	assert_failure 2
 	run --separate-stderr txt-tokenize -L 300 -v "$TT/v"
 	assert_failure 2
+}
+
+@test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
+	check_help_and_bad_option txt-tokenize
+}
+
+@test "-m is the shared --model, not --max-len: refused with the usage" {
+	run --separate-stderr txt-tokenize -v "$TT/v" -t -m 8 <<< "Sinusrhythmus"
+	assert_failure 2
+	assert_equal "$output" ""
+	assert_equal "${stderr%%$'\n'*}" "txt-tokenize: unknown option '-m'"
 }

@@ -93,7 +93,10 @@ cmd_compare(int argc, char **argv)
 	const char **models;
 	int wname = 5, wcol = 0;
 	char buf[128], head[256];
-	while ((c = getopt(argc, argv, "t")) != -1) {
+	static const struct option lo[] = {
+		{ "transpose", 0, 0, 't' }, FLT_OPT_END
+	};
+	while ((c = flt_getopt(argc, argv, "t", lo, CMP_USAGE)) != -1) {
 		if (c == 't')
 			transpose = 1;
 		else
@@ -177,5 +180,6 @@ cmd_compare(int argc, char **argv)
 		json_decref(docs[i]);
 	free(docs);
 	free(models);
-	return finish_stdout();
+	flt_out_commit(stdout, NULL);
+	return 0;
 }

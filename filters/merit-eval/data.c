@@ -253,7 +253,7 @@ load_task(struct ds *ds, const struct dsopts *o)
 		char msg[512];
 		FILE *f;
 		if (o->scp == NULL)
-			flt_die("task %s needs the statements table (-s scp_statements.csv)",
+			flt_die("task %s needs the statements table (--scp scp_statements.csv)",
 			    mrt_labels_task_name(o->task));
 		if ((f = fopen(o->scp, "r")) == NULL)
 			flt_die("%s: %s", o->scp, strerror(errno));

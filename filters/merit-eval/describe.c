@@ -1,7 +1,7 @@
 /* describe.c: merit-eval describe, class counts per fold. */
 #include "eval.h"
 
-#define DESCRIBE_USAGE "merit-eval describe -t task [-s scp_statements.csv] " \
+#define DESCRIBE_USAGE "merit-eval describe -t task [--scp scp_statements.csv] " \
 	"[-l field] [--train folds] [--val folds] [--test folds] " \
 	"[--codes list | --exclude-codes list] [file]"
 
@@ -40,9 +40,9 @@ int
 cmd_describe(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "task", 1, 0, 't' }, { "scp", 1, 0, 's' }, { "labels", 1, 0, 'l' },
-		{ "train", 1, 0, 1 }, { "val", 1, 0, 2 }, { "test", 1, 0, 3 },
-		DS_RESTRICT_OPTIONS, { 0, 0, 0, 0 }
+		{ "task", 1, 0, 't' }, { "scp", 1, 0, O_SCP }, { "labels", 1, 0, 'l' },
+		{ "train", 1, 0, O_TRAIN }, { "val", 1, 0, O_VAL }, { "test", 1, 0, O_TEST },
+		DS_RESTRICT_OPTIONS, FLT_OPT_END
 	};
 	struct dsopts o;
 	struct ds ds;
@@ -50,14 +50,14 @@ cmd_describe(int argc, char **argv)
 	int c;
 	ds_opts_init(&o);
 	o.feat = NULL;
-	while ((c = getopt_long(argc, argv, "t:s:l:", lo, NULL)) != -1)
+	while ((c = flt_getopt(argc, argv, "t:l:", lo, DESCRIBE_USAGE)) != -1)
 		switch (c) {
 		case 't': task = optarg; break;
-		case 's': o.scp = optarg; break;
+		case O_SCP: o.scp = optarg; break;
 		case 'l': o.labfield = optarg; break;
-		case 1: o.folds[SPLIT_TRAIN] = ds_folds(optarg, "train"); break;
-		case 2: o.folds[SPLIT_VAL] = ds_folds(optarg, "val"); break;
-		case 3: o.folds[SPLIT_TEST] = ds_folds(optarg, "test"); break;
+		case O_TRAIN: o.folds[SPLIT_TRAIN] = ds_folds(optarg, "train"); break;
+		case O_VAL: o.folds[SPLIT_VAL] = ds_folds(optarg, "val"); break;
+		case O_TEST: o.folds[SPLIT_TEST] = ds_folds(optarg, "test"); break;
 		case OPT_CODES: case OPT_EXCLUDE_CODES:
 			ds_restrict_opt(&o, c, optarg);
 			break;
@@ -71,5 +71,6 @@ cmd_describe(int argc, char **argv)
 	ds_load(&ds, &o);
 	describe_table(&ds);
 	ds_free(&ds);
-	return finish_stdout();
+	flt_out_commit(stdout, NULL);
+	return 0;
 }

@@ -78,6 +78,12 @@ size_t *ds_split(const struct ds *ds, int s, size_t *n);
 /* "1-8" for a fold mask, into buf. */
 const char *ds_folds_str(uint64_t mask, char *buf, size_t cap);
 
+/*
+ * getopt values of the long options without a letter (-s is the shared
+ * --seed, so --scp has none).
+ */
+enum { O_TRAIN = 1, O_VAL, O_TEST, O_MAXITER, O_VOCAB, O_SCP };
+
 /* The options every scoring subcommand shares. */
 struct outopts {
 	const char *json, *tsv, *scores, *name;
@@ -127,12 +133,6 @@ void write_json(json_t *root, const char *path);
 /* The summary rows of root as TSV into path. */
 void write_tsv(json_t *root, const char *path);
 json_t *json_num(double v);   /* null for NaN */
-/* Check stdout and exit 0. */
-int finish_stdout(void);
-
-/* Output files (temporary + rename; removed if the program dies). */
-FILE *out_open(const char *path);
-void out_commit(FILE *f, const char *path);
 /* A per-record score file: header, then rows. */
 FILE *scores_open(const char *path);
 void scores_rows(FILE *f, const struct ds *ds, const size_t *idx, size_t n,

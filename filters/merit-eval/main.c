@@ -17,11 +17,17 @@ main(int argc, char **argv)
 		{ "compare", cmd_compare }, { "describe", cmd_describe },
 		{ "zeroshot", cmd_zeroshot },
 	};
+	static const struct option lo[] = { FLT_OPT_END };
 	flt_init(argv[0]);
-	if (argc < 2)
+	/* options before the subcommand: -h, --help, --version ('+': stop
+	 * at the subcommand) */
+	if (flt_getopt(argc, argv, "+", lo, USAGE) != -1 || optind >= argc)
 		flt_usage(USAGE);
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-		if (strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].fn(argc - 1, argv + 1);
+		if (strcmp(argv[optind], cmds[i].name) == 0) {
+			int k = optind;
+			optind = 0;     /* getopt starts again, on the subcommand's argv */
+			return cmds[i].fn(argc - k, argv + k);
+		}
 	flt_usage(USAGE);
 }

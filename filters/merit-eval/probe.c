@@ -12,9 +12,9 @@
 #include "eval/metrics.h"
 #include "core/rng.h"
 
-#define PROBE_USAGE "merit-eval probe -t task [-s scp_statements.csv] " \
+#define PROBE_USAGE "merit-eval probe -t task [--scp scp_statements.csv] " \
 	"[-F field] [-l field] [--train folds] [--val folds] [--test folds] " \
-	"[-f fractions] [-n seeds] [-S seed] [-L lambdas] [-B reps] " \
+	"[--fractions list] [-n seeds] [-s seed] [-L lambdas] [-B reps] " \
 	"[-j json] [-T tsv] [-c scores] [-r roc] [-N name] [-D] " DS_RESTRICT_USAGE " [file]"
 
 #define MAXLIST 32
@@ -286,16 +286,16 @@ int
 cmd_probe(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "task", 1, 0, 't' }, { "scp", 1, 0, 's' },
+		{ "task", 1, 0, 't' }, { "scp", 1, 0, O_SCP },
 		{ "features", 1, 0, 'F' }, { "labels", 1, 0, 'l' },
-		{ "train", 1, 0, 1 }, { "val", 1, 0, 2 }, { "test", 1, 0, 3 },
-		{ "fraction", 1, 0, 'f' }, { "seeds", 1, 0, 'n' },
-		{ "seed", 1, 0, 'S' }, { "lambdas", 1, 0, 'L' },
+		{ "train", 1, 0, O_TRAIN }, { "val", 1, 0, O_VAL }, { "test", 1, 0, O_TEST },
+		{ "fractions", 1, 0, 'f' }, { "seeds", 1, 0, 'n' },
+		FLT_OPT_SEED, { "lambdas", 1, 0, 'L' },
 		{ "bootstrap", 1, 0, 'B' }, { "json", 1, 0, 'j' },
 		{ "tsv", 1, 0, 'T' }, { "scores", 1, 0, 'c' },
 		{ "name", 1, 0, 'N' }, { "describe", 0, 0, 'D' },
-		{ "max-iter", 1, 0, 4 }, { "roc", 1, 0, 'r' }, DS_RESTRICT_OPTIONS,
-		{ 0, 0, 0, 0 }
+		{ "max-iter", 1, 0, O_MAXITER }, { "roc", 1, 0, 'r' }, DS_RESTRICT_OPTIONS,
+		FLT_OPT_END
 	};
 	struct probeopts o = { 0 };
 	struct ds ds;
@@ -316,19 +316,20 @@ cmd_probe(int argc, char **argv)
 	o.nfrac = num_list("0.01,0.1,1", o.frac, 0, 1, "fraction");
 	o.nlambda = num_list("1,0.1,0.01,0.001,0.0001,0.00001", o.lambda, 0,
 	    1e6, "lambdas");
-	while ((c = getopt_long(argc, argv, "t:s:F:l:f:n:S:L:B:j:T:c:r:N:D", lo,
-	    NULL)) != -1)
+	/* -f (--fractions) is not the shared --force: only the long name */
+	while ((c = flt_getopt(argc, argv, "t:F:l:n:s:S:L:B:j:T:c:r:N:D", lo,
+	    PROBE_USAGE)) != -1)
 		switch (c) {
 		case 't': task = optarg; break;
-		case 's': o.ds.scp = optarg; break;
+		case O_SCP: o.ds.scp = optarg; break;
 		case 'F': o.ds.feat = optarg; break;
 		case 'l': o.ds.labfield = optarg; break;
-		case 1: o.ds.folds[SPLIT_TRAIN] = ds_folds(optarg, "train"); break;
-		case 2: o.ds.folds[SPLIT_VAL] = ds_folds(optarg, "val"); break;
-		case 3: o.ds.folds[SPLIT_TEST] = ds_folds(optarg, "test"); break;
+		case O_TRAIN: o.ds.folds[SPLIT_TRAIN] = ds_folds(optarg, "train"); break;
+		case O_VAL: o.ds.folds[SPLIT_VAL] = ds_folds(optarg, "val"); break;
+		case O_TEST: o.ds.folds[SPLIT_TEST] = ds_folds(optarg, "test"); break;
 		case 'f': o.nfrac = num_list(optarg, o.frac, 0, 1, "fraction"); break;
 		case 'n': o.seeds = (int)flt_num(optarg, 1, 100, "seeds"); break;
-		case 'S': o.out.seed = (uint64_t)flt_num(optarg, 0, INT64_MAX, "seed"); break;
+		case 's': case 'S': o.out.seed = (uint64_t)flt_num(optarg, 0, INT64_MAX, "seed"); break;
 		case 'L': o.nlambda = num_list(optarg, o.lambda, 0, 1e6, "lambdas"); break;
 		case 'B': o.out.nboot = (size_t)flt_num(optarg, 1, 1000000, "bootstrap"); break;
 		case 'j': o.out.json = optarg; break;
@@ -337,7 +338,7 @@ cmd_probe(int argc, char **argv)
 		case 'r': o.roc = optarg; break;
 		case 'N': o.out.name = optarg; break;
 		case 'D': o.describe = 1; break;
-		case 4: o.max_iter = (int)flt_num(optarg, 1, 10000, "max-iter"); break;
+		case O_MAXITER: o.max_iter = (int)flt_num(optarg, 1, 10000, "max-iter"); break;
 		case OPT_CODES: case OPT_EXCLUDE_CODES: case OPT_TASK_NAME:
 			ds_restrict_opt(&o.ds, c, optarg);
 			break;
@@ -389,7 +390,7 @@ cmd_probe(int argc, char **argv)
 		}
 	}
 	if (scores) {
-		out_commit(scores, o.out.scores);
+		flt_out_commit(scores, o.out.scores);
 	}
 
 	/* report */
@@ -497,5 +498,6 @@ cmd_probe(int argc, char **argv)
 	free(iv);
 	free(it);
 	ds_free(&ds);
-	return finish_stdout();
+	flt_out_commit(stdout, NULL);
+	return 0;
 }

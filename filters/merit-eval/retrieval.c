@@ -12,7 +12,7 @@
 #include "core/rng.h"
 
 #define RETR_USAGE "merit-eval retrieval [-e field] [-t field] [--test folds] " \
-	"[-B reps] [-S seed] [-j json] [-T tsv] [-N name] [file]"
+	"[-B reps] [-s seed] [-j json] [-T tsv] [-N name] [file]"
 
 static const int ks[3] = { 1, 5, 10 };
 
@@ -48,10 +48,10 @@ int
 cmd_retrieval(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "ecg", 1, 0, 'e' }, { "text", 1, 0, 't' }, { "test", 1, 0, 3 },
-		{ "bootstrap", 1, 0, 'B' }, { "seed", 1, 0, 'S' },
+		{ "ecg", 1, 0, 'e' }, { "text", 1, 0, 't' }, { "test", 1, 0, O_TEST },
+		{ "bootstrap", 1, 0, 'B' }, FLT_OPT_SEED,
 		{ "json", 1, 0, 'j' }, { "tsv", 1, 0, 'T' }, { "name", 1, 0, 'N' },
-		{ 0, 0, 0, 0 }
+		FLT_OPT_END
 	};
 	const char *fe = "e", *ft = "t", *in;
 	struct outopts out = { .nboot = 1000, .seed = 1 };
@@ -66,13 +66,13 @@ cmd_retrieval(int argc, char **argv)
 	int c;
 	char b[256];
 
-	while ((c = getopt_long(argc, argv, "e:t:B:S:j:T:N:", lo, NULL)) != -1)
+	while ((c = flt_getopt(argc, argv, "e:t:B:s:S:j:T:N:", lo, RETR_USAGE)) != -1)
 		switch (c) {
 		case 'e': fe = optarg; break;
 		case 't': ft = optarg; break;
-		case 3: folds = ds_folds(optarg, "test"); break;
+		case O_TEST: folds = ds_folds(optarg, "test"); break;
 		case 'B': out.nboot = (size_t)flt_num(optarg, 1, 1000000, "bootstrap"); break;
-		case 'S': out.seed = (uint64_t)flt_num(optarg, 0, INT64_MAX, "seed"); break;
+		case 's': case 'S': out.seed = (uint64_t)flt_num(optarg, 0, INT64_MAX, "seed"); break;
 		case 'j': out.json = optarg; break;
 		case 'T': out.tsv = optarg; break;
 		case 'N': out.name = optarg; break;
@@ -182,5 +182,6 @@ cmd_retrieval(int argc, char **argv)
 	free(E);
 	free(T);
 	free(S);
-	return finish_stdout();
+	flt_out_commit(stdout, NULL);
+	return 0;
 }

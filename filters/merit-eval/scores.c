@@ -4,20 +4,6 @@
 #include "eval.h"
 #include "eval/metrics.h"
 
-FILE *
-out_open(const char *path)
-{
-	return flt_out_open(path, 1);
-}
-
-void
-out_commit(FILE *f, const char *path)
-{
-	if (ferror(f))
-		flt_die("%s: %s", path, strerror(errno));
-	flt_out_commit(f, path);
-}
-
 uint8_t *
 labels_of(const struct ds *ds, const size_t *idx, size_t n)
 {
@@ -125,11 +111,11 @@ summary_row(const char *task, const char *setting, const char *metric,
 void
 write_json(json_t *root, const char *path)
 {
-	FILE *f = out_open(path);
+	FILE *f = flt_out_open(path, 1);
 	if (json_dumpf(root, f, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) != 0 ||
 	    fputc('\n', f) == EOF)
 		flt_die("%s: %s", path, strerror(errno));
-	out_commit(f, path);
+	flt_out_commit(f, path);
 }
 
 static void
@@ -144,7 +130,7 @@ tsv_num(FILE *f, json_t *v)
 void
 write_tsv(json_t *root, const char *path)
 {
-	FILE *f = out_open(path);
+	FILE *f = flt_out_open(path, 1);
 	json_t *rows = json_object_get(root, "summary"), *row;
 	size_t i;
 	fprintf(f, "model\ttask\tsetting\tmetric\tvalue\tlo\thi\tsd\truns\n");
@@ -163,13 +149,13 @@ write_tsv(json_t *root, const char *path)
 	}
 	if (ferror(f))
 		flt_die("%s: %s", path, strerror(errno));
-	out_commit(f, path);
+	flt_out_commit(f, path);
 }
 
 FILE *
 scores_open(const char *path)
 {
-	FILE *f = out_open(path);
+	FILE *f = flt_out_open(path, 1);
 	fprintf(f, "id\tclass\tsplit\tlabel\tscore\n");
 	return f;
 }
@@ -183,14 +169,6 @@ scores_rows(FILE *f, const struct ds *ds, const size_t *idx, size_t n,
 			fprintf(f, "%s\t%s\t%s\t%d\t%.17g\n", ds->id[idx[i]],
 			    mrt_labels_name(ds->L, k), split_names[split],
 			    ds->y[k * ds->n + idx[i]], s[k * n + i]);
-}
-
-int
-finish_stdout(void)
-{
-	if (fflush(stdout) != 0 || ferror(stdout))
-		flt_die("stdout: %s", strerror(errno));
-	return 0;
 }
 
 void
@@ -233,7 +211,7 @@ void
 roc_write(const char *path, const struct ds *ds, const size_t *it, size_t nt,
     const double *st)
 {
-	FILE *f = out_open(path);
+	FILE *f = flt_out_open(path, 1);
 	uint8_t *y = labels_of(ds, it, nt);
 	size_t *ord = malloc((nt + 1) * sizeof *ord), blocks = 0;
 	if (ord == NULL)
@@ -269,5 +247,5 @@ roc_write(const char *path, const struct ds *ds, const size_t *it, size_t nt,
 	}
 	free(ord);
 	free(y);
-	out_commit(f, path);
+	flt_out_commit(f, path);
 }

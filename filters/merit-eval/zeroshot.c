@@ -13,8 +13,8 @@
 #include "nn/nn.h"
 
 #define ZS_USAGE "merit-eval zeroshot -m checkpoint (-t task | -l field) " \
-	"[-s scp_statements.csv] [-p prompts] [--vocab file] [-F field] " \
-	"[--val folds] [--test folds] [-B reps] [-S seed] [-j json] [-T tsv] " \
+	"[--scp scp_statements.csv] [-p prompts] [--vocab file] [-F field] " \
+	"[--val folds] [--test folds] [-B reps] [-s seed] [-j json] [-T tsv] " \
 	"[-c scores] [-r roc] [-N name] [-D] [--threads n] " DS_RESTRICT_USAGE " [file]"
 
 #define ZS_MAXCLASS 1024
@@ -193,14 +193,14 @@ int
 cmd_zeroshot(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "model", 1, 0, 'm' }, { "task", 1, 0, 't' }, { "scp", 1, 0, 's' },
-		{ "prompts", 1, 0, 'p' }, { "vocab", 1, 0, 5 },
+		FLT_OPT_MODEL, { "task", 1, 0, 't' }, { "scp", 1, 0, O_SCP },
+		{ "prompts", 1, 0, 'p' }, { "vocab", 1, 0, O_VOCAB },
 		{ "features", 1, 0, 'F' }, { "labels", 1, 0, 'l' },
-		{ "val", 1, 0, 2 }, { "test", 1, 0, 3 },
-		{ "bootstrap", 1, 0, 'B' }, { "seed", 1, 0, 'S' },
+		{ "val", 1, 0, O_VAL }, { "test", 1, 0, O_TEST },
+		{ "bootstrap", 1, 0, 'B' }, FLT_OPT_SEED,
 		{ "json", 1, 0, 'j' }, { "tsv", 1, 0, 'T' }, { "scores", 1, 0, 'c' },
 		{ "roc", 1, 0, 'r' }, { "name", 1, 0, 'N' }, { "describe", 0, 0, 'D' },
-		{ "threads", 1, 0, 6 }, DS_RESTRICT_OPTIONS, { 0, 0, 0, 0 }
+		FLT_OPT_THREADS, DS_RESTRICT_OPTIONS, FLT_OPT_END
 	};
 	struct dsopts dso;
 	struct outopts out = { .nboot = 1000, .seed = 1 };
@@ -219,26 +219,26 @@ cmd_zeroshot(int argc, char **argv)
 
 	ds_opts_init(&dso);
 	dso.feat = "e";
-	while ((c = getopt_long(argc, argv, "m:t:s:p:F:l:B:S:j:T:c:r:N:D", lo, NULL)) != -1)
+	while ((c = flt_getopt(argc, argv, "m:t:p:F:l:B:s:S:j:T:c:r:N:D", lo, ZS_USAGE)) != -1)
 		switch (c) {
 		case 'm': ckpt = optarg; break;
 		case 't': task = optarg; break;
-		case 's': dso.scp = optarg; break;
+		case O_SCP: dso.scp = optarg; break;
 		case 'p': ppath = optarg; break;
-		case 5: vocab = optarg; break;
+		case O_VOCAB: vocab = optarg; break;
 		case 'F': dso.feat = optarg; break;
 		case 'l': dso.labfield = optarg; labfield = 1; break;
-		case 2: dso.folds[SPLIT_VAL] = ds_folds(optarg, "val"); break;
-		case 3: dso.folds[SPLIT_TEST] = ds_folds(optarg, "test"); break;
+		case O_VAL: dso.folds[SPLIT_VAL] = ds_folds(optarg, "val"); break;
+		case O_TEST: dso.folds[SPLIT_TEST] = ds_folds(optarg, "test"); break;
 		case 'B': out.nboot = (size_t)flt_num(optarg, 1, 1000000, "bootstrap"); break;
-		case 'S': out.seed = (uint64_t)flt_num(optarg, 0, INT64_MAX, "seed"); break;
+		case 's': case 'S': out.seed = (uint64_t)flt_num(optarg, 0, INT64_MAX, "seed"); break;
 		case 'j': out.json = optarg; break;
 		case 'T': out.tsv = optarg; break;
 		case 'c': out.scores = optarg; break;
 		case 'r': roc = optarg; break;
 		case 'N': out.name = optarg; break;
 		case 'D': describe = 1; break;
-		case 6: threads = (int)flt_num(optarg, 0, 1024, "threads"); break;
+		case FLT_O_THREADS: threads = (int)flt_num(optarg, 0, 1024, "threads"); break;
 		case OPT_CODES: case OPT_EXCLUDE_CODES: case OPT_TASK_NAME:
 			ds_restrict_opt(&dso, c, optarg);
 			break;
@@ -327,7 +327,7 @@ cmd_zeroshot(int argc, char **argv)
 		FILE *f = scores_open(out.scores);
 		scores_rows(f, &ds, iv, nv, sv, SPLIT_VAL);
 		scores_rows(f, &ds, it, nt, st, SPLIT_TEST);
-		out_commit(f, out.scores);
+		flt_out_commit(f, out.scores);
 	}
 	if (roc)
 		roc_write(roc, &ds, it, nt, st);
@@ -433,5 +433,6 @@ cmd_zeroshot(int argc, char **argv)
 	mrt_bpe_free(bpe);
 	mrt_nn_free(model);
 	prompts_free(&pr);
-	return finish_stdout();
+	flt_out_commit(stdout, NULL);
+	return 0;
 }

@@ -106,13 +106,6 @@ flt_die(const char *fmt, ...)
 	exit(1);
 }
 
-void
-flt_usage(const char *usage)
-{
-	fprintf(stderr, "usage: %s\n", usage);
-	exit(2);
-}
-
 long long
 flt_num(const char *s, long long min, long long max, const char *what)
 {
@@ -189,7 +182,7 @@ flt_out_commit(FILE *f, const char *path)
 	if (!toout)
 		for (slot = 0; slot < FLT_MAXOUT && flt_outs[slot].f != f; slot++)
 			;
-	if (fflush(f) != 0)
+	if (fflush(f) != 0 || ferror(f))
 		flt_die("%s: %s", toout ? "stdout" : path, strerror(errno));
 	if (!toout && fsync(fileno(f)) != 0)
 		flt_die("%s: %s", path, strerror(errno));
@@ -275,14 +268,6 @@ flt_reader_done(mrt_reader *r, FILE *f)
 	mrt_reader_free(r);
 	if (f != stdin)
 		fclose(f);
-}
-
-const char *
-flt_input(int argc, char **argv, const char *usage)
-{
-	if (argc - optind > 1)
-		flt_usage(usage);
-	return optind < argc ? argv[optind] : "-";
 }
 
 void

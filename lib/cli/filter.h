@@ -7,7 +7,7 @@
  *
  *   flt_init(argv[0]) first; then
  *   flt_die("%s: record %llu: %s", ...)   "prog: ...", exit 1
- *   flt_usage(USAGE)                      "usage: ...", exit 2
+ *   flt_getopt(...), flt_usage(USAGE)     the command line (cli/opt.h)
  *   flt_out_open(path, force)             -o FILE (temporary, renamed by
  *                                         flt_out_commit) or stdout;
  *                                         refuses a terminal unless force
@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/opt.h"
 #include "io/stream.h"
 
 #define FLT_UNUSED __attribute__((unused))
@@ -45,8 +46,6 @@ void flt_init(const char *argv0);
 __attribute__((format(printf, 1, 2))) void flt_warn(const char *fmt, ...);
 /* "prog: message" on stderr, remove temporary outputs, exit 1. */
 __attribute__((noreturn, format(printf, 1, 2))) void flt_die(const char *fmt, ...);
-/* "usage: usage" on stderr, exit 2. */
-__attribute__((noreturn)) void flt_usage(const char *usage);
 /* Remove the temporary outputs not yet committed. */
 void flt_cleanup(void);
 
@@ -61,7 +60,11 @@ double flt_real(const char *s, double min, double max, const char *what);
  * flt_out_commit().
  */
 FILE *flt_out_open(const char *path, int force);
-/* Flush, sync and close f; rename its temporary to path.  Dies on error. */
+/*
+ * Finish an output, the one way every filter does: flush, sync and close f;
+ * rename its temporary to path.  Dies on error, an earlier write error on f
+ * included.
+ */
 void flt_out_commit(FILE *f, const char *path);
 
 /* Open a stream for reading; "-" or NULL is stdin.  Dies on error. */
@@ -78,8 +81,6 @@ void flt_copy_raw(mrt_writer *w, const mrt_reader *r, const char *path);
 void flt_writer_done(mrt_writer *w, FILE *f, const char *path);
 /* Close a reader opened by flt_reader(). */
 void flt_reader_done(mrt_reader *r, FILE *f);
-/* The single input operand ("-" when there is none); more is a usage error. */
-const char *flt_input(int argc, char **argv, const char *usage);
 
 /* A filter from one stream to another: reader, writer and their files. */
 struct flt_io {

@@ -117,7 +117,7 @@ mrt_batch_tokens(const msgpack_object *rec, const mrt_nn_config *c, int32_t *tok
 		    "field tok: %s", mrt_strerror(e));
 	if (t.ndim != 1 || t.shape[0] != c->txt_len)
 		return mrt_errf(err, cap, MRT_ESHAPE, "field tok has %lld ids, the model needs %d "
-		    "(txt-tokenize -m %d)", t.ndim == 1 ? (long long)t.shape[0] : -1LL,
+		    "(txt-tokenize --max-len %d)", t.ndim == 1 ? (long long)t.shape[0] : -1LL,
 		    c->txt_len, c->txt_len);
 	if ((e = mrt_tensor_to_i32(&t, tok)) != 0)
 		return mrt_errf(err, cap, e, "field tok is not an integer tensor");

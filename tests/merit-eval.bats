@@ -157,8 +157,8 @@ per_class() { sed -n '/^per class/,/^$/p' "$1" | awk 'NR > 2 && NF { print $1 }'
 
 @test "--codes, --exclude-codes: a task kept to some of its classes, same records, same fits" {
 	feat 600 8 1 > f.ecgz
-	merit-eval probe -t codes -f 1 -L 0.01 -B 50 -j all.json f.ecgz > all.txt
-	run --separate-stderr merit-eval probe -t codes -f 1 -L 0.01 -B 50 --codes C,A -j ca.json f.ecgz
+	merit-eval probe -t codes --fractions 1 -L 0.01 -B 50 -j all.json f.ecgz > all.txt
+	run --separate-stderr merit-eval probe -t codes --fractions 1 -L 0.01 -B 50 --codes C,A -j ca.json f.ecgz
 	assert_success
 	echo "$output" > ca.txt
 	assert_line --index 0 "task codes:C,A, features h (8-d), 2 classes; train 480 (folds 1-8), val 60 (9), test 60 (10); 0 records without a label of the task dropped"
@@ -169,7 +169,7 @@ per_class() { sed -n '/^per class/,/^$/p' "$1" | awk 'NR > 2 && NF { print $1 }'
 	fit='[.runs[0].classes[] | select(.name != "B") | [.name, .test_pos, .auroc, .f1, .threshold]]'
 	[ "$(jq -c "$fit" ca.json)" = "$(jq -c "$fit" all.json)" ]
 	# the complement, named
-	run --separate-stderr merit-eval probe -t codes -f 1 -L 0.01 -B 50 --exclude-codes A,C --task-name reported -j b.json f.ecgz
+	run --separate-stderr merit-eval probe -t codes --fractions 1 -L 0.01 -B 50 --exclude-codes A,C --task-name reported -j b.json f.ecgz
 	assert_success
 	echo "$output" > b.txt
 	[ "$(per_class b.txt)" = "B " ]
@@ -192,7 +192,7 @@ per_class() { sed -n '/^per class/,/^$/p' "$1" | awk 'NR > 2 && NF { print $1 }'
 		echo "{\"id\":182,\"fold\":6,$h,\"labels\":{\"ASMI\":35.0,\"LAFB\":100.0,\"1AVB\":100.0}}"
 		echo "{\"id\":9998,\"fold\":1,$h,\"labels\":{\"NDT\":100.0,\"STD_\":0.0}}"
 	} | ecg-pack > p.ecgz
-	run --separate-stderr merit-eval describe -t ptbxl-super -s "$FIX/ptbxl-scp/scp_statements.csv" --codes MI,NORM p.ecgz
+	run --separate-stderr merit-eval describe -t ptbxl-super --scp "$FIX/ptbxl-scp/scp_statements.csv" --codes MI,NORM p.ecgz
 	assert_success
 	# the STTC-only record stays, a negative; the PACE-only one is dropped
 	assert_equal "$output" "fold              1      3      6   total
@@ -200,7 +200,7 @@ MI                0      0      1       1
 NORM              0      1      0       1
 (records)         1      1      1       3
 1 records without a label of the task dropped, 0 of other folds skipped"
-	run --separate-stderr merit-eval describe -t ptbxl-super -s "$FIX/ptbxl-scp/scp_statements.csv" --codes MI,IMI p.ecgz
+	run --separate-stderr merit-eval describe -t ptbxl-super --scp "$FIX/ptbxl-scp/scp_statements.csv" --codes MI,IMI p.ecgz
 	assert_failure 1
 	assert_equal "$stderr" "merit-eval: --codes: IMI is not a class of task ptbxl-super (classes: CD HYP MI NORM STTC)"
 }

@@ -7,16 +7,19 @@
 # 1. Data: ecg-synth --like the shipped PTB-XL metadata (one record per row
 #    of ptbxl_database.csv: its real report, folds and label frequencies, a
 #    waveform showing its SCP codes; 100 Hz, 10 s), and a findings set of
-#    ecg-synth records whose reports leave out each finding with probability
-#    DEMO_OMIT, the case MERIT is about.
+#    ecg-synth records whose reports never mention the DEMO_SILENT findings
+#    (drawn at DEMO_PREVALENCE each and shown in the waveform: fine-grained
+#    morphology that reports leave out, the case MERIT is about) and leave
+#    out each other finding with probability DEMO_OMIT.
 # 2. Pretraining pairs: folds 1-8 of both; a BPE vocabulary learned on them.
 # 3. Models, same config, seed and steps: random (the initial weights),
 #    rec-only (lambda_cma 0), CMA-only (lambda_rec 0) and MERIT: the list
 #    DEMO_MODELS and a demo_model.NAME line each (below), the one place to
 #    add a model.
 # 4. Evaluation: ecg-encode every record; linear probes on ptbxl-super,
-#    ptbxl-form, ptbxl-rhythm and the findings (truth.findings, including
-#    those the reports omit) at DEMO_FRACTIONS; zero-shot on ptbxl-super;
+#    ptbxl-form, ptbxl-rhythm and the findings set's two tasks, silent (the
+#    DEMO_SILENT codes of truth.findings) and reported (the others), at
+#    DEMO_FRACTIONS; zero-shot on ptbxl-super;
 #    folds 1-8 train, 9 validation, 10 test.
 # 5. Results in DEMO_DIR: compare.txt (the table), the JSON and TSV behind
 #    it, and pictures: curves.png, roc.png, map.png, recon.png.
@@ -27,7 +30,9 @@ include pipelines/pretrain.mk
 DEMO_PTBXL     ?= tests/fixtures/ptbxl
 DEMO_ROWS      ?= 0
 DEMO_FINDINGS  ?= 2000
-DEMO_OMIT      ?= 0.5
+DEMO_OMIT      ?= 0
+DEMO_SILENT    ?= 1AVB,LAFB,LVH,IRBBB,LVOLT
+DEMO_PREVALENCE ?= 0.25
 DEMO_EPOCHS    ?= 2
 DEMO_BATCH     ?= 64
 DEMO_LR        ?= 1e-3
@@ -70,8 +75,11 @@ demo_copies  = $(call demo_is,init-of,$(DEMO_MODELS))
 # the models whose rules are made: the list's trained ones, DEMO_MAIN and
 # the models init-of ones are copied from
 demo_train_set = $(sort $(demo_trained) $(DEMO_MAIN) $(foreach c,$(demo_copies),$(call demo_source,$(c))))
-# every model's result files, in the order of their names (compare.txt's rows)
-demo_json = $(foreach m,$(DEMO_MODELS),$(sort $(foreach t,$(DEMO_TASKS) findings zeroshot,$(DEMO_DIR)/eval/$(m)-$(t).json)))
+# every model's result files: the silent and reported findings first, then
+# the PTB-XL tasks and zero-shot (compare.txt's rows, in this order)
+demo_json = $(foreach m,$(DEMO_MODELS),$(foreach t,silent reported $(DEMO_TASKS) zeroshot,$(DEMO_DIR)/eval/$(m)-$(t).json))
+comma := ,
+demo_prev = $(subst $(eval) ,$(comma),$(foreach c,$(subst $(comma), ,$(DEMO_SILENT)),$(c)=$(DEMO_PREVALENCE)))
 
 $(foreach m,$(DEMO_MODELS),$(if $(filter train init-of,$(call demo_kind,$(m))),,$(error demo_model.$(m): not train or init-of (pipelines/demo.mk))))
 $(foreach m,$(demo_copies),$(if $(filter train,$(call demo_kind,$(call demo_source,$(m)))),,$(error demo_model.$(m): $(call demo_source,$(m)) is not a trained model)))
@@ -85,8 +93,9 @@ $(DEMO_DIR)/ptbxl.ecgz: $(DEMO_PTBXL)/ptbxl_database.csv $(call merit_tools,ecg-
 	    $(if $(filter-out 0,$(DEMO_ROWS)),-n $(DEMO_ROWS)) > $@
 $(DEMO_DIR)/findings.ecgz: $(call merit_tools,ecg-synth)
 	@mkdir -p $(@D)
-	@echo "demo: synthesising $(DEMO_FINDINGS) records whose reports omit findings"
+	@echo "demo: synthesising $(DEMO_FINDINGS) records whose reports never mention $(DEMO_SILENT)"
 	$(MERIT_BIN)/ecg-synth -n $(DEMO_FINDINGS) --fs 100 --seconds 10 --omit $(DEMO_OMIT) \
+	    $(if $(DEMO_SILENT),--silent $(DEMO_SILENT) --prevalence $(demo_prev)) \
 	    -s $$(( $(DEMO_SEED) + 1000 )) > $@
 $(DEMO_DIR)/pretrain.ecgz: $(DEMO_DIR)/ptbxl.ecgz $(DEMO_DIR)/findings.ecgz $(call merit_tools,ecg-split ecg-cat)
 	@echo "demo: pretraining pairs from folds 1-8"
@@ -127,12 +136,14 @@ $(DEMO_TASKS:%=$(DEMO_DIR)/eval/$(1)-%.json): $(DEMO_DIR)/eval/$(1)-%.json: \
 	$(MERIT_BIN)/merit-eval probe -t $$* --scp $(demo_scp) -N $(1) --fractions $(DEMO_FRACTIONS) \
 	    -n $(DEMO_RUNS) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $$@ \
 	    --roc $(DEMO_DIR)/eval/$(1)-$$*.roc.tsv $$< > $(DEMO_DIR)/eval/$(1)-$$*.txt
-$(DEMO_DIR)/eval/$(1)-findings.json: $(DEMO_DIR)/enc/$(1)-findings.ecgz $(call merit_tools,merit-eval)
+$(DEMO_DIR)/eval/$(1)-silent.json $(DEMO_DIR)/eval/$(1)-reported.json: $(DEMO_DIR)/eval/$(1)-%.json: \
+    $(DEMO_DIR)/enc/$(1)-findings.ecgz $(call merit_tools,merit-eval)
 	@mkdir -p $(DEMO_DIR)/eval
-	@echo "demo: $(1): linear probe on the findings (reports omit half of them)"
+	@echo "demo: $(1): linear probe on the $$* findings"
 	$(MERIT_BIN)/merit-eval probe -t codes -l truth.findings -N $(1) --fractions $(DEMO_FRACTIONS) \
-	    -n $(DEMO_RUNS) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $$@ \
-	    $$< > $(DEMO_DIR)/eval/$(1)-findings.txt
+	    -n $(DEMO_RUNS) -B $(DEMO_BOOT) -S $(DEMO_SEED) --task-name $$* \
+	    --$$(subst reported,exclude-codes,$$(subst silent,codes,$$*)) $(DEMO_SILENT) \
+	    -j $$@ $$< > $(DEMO_DIR)/eval/$(1)-$$*.txt
 $(DEMO_DIR)/eval/$(1)-zeroshot.json: $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(DEMO_DIR)/$(1)/model.safetensors \
     $(demo_scp) $(call merit_tools,merit-eval)
 	@mkdir -p $(DEMO_DIR)/eval

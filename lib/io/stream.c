@@ -762,8 +762,9 @@ lead_numbers(const msgpack_object *rec, const char *key, int n, double *out,
 	return 0;
 }
 
-int
-mrt_rec_signal_mv(const msgpack_object *rec, float *dst, size_t cap,
+/* mrt_rec_signal_mv() into floats (f) or doubles (d), the other NULL. */
+static int
+signal_mv(const msgpack_object *rec, float *f, double *d, size_t cap,
     int *leads, int64_t *samples)
 {
 	mrt_tensor t;
@@ -781,7 +782,10 @@ mrt_rec_signal_mv(const msgpack_object *rec, float *dst, size_t cap,
 	*leads = L;
 	*samples = S;
 	if (t.dtype == MRT_F32 || t.dtype == MRT_F64) {
-		mrt_tensor_to_f32(&t, dst);
+		if (f)
+			mrt_tensor_to_f32(&t, f);
+		else
+			mrt_tensor_to_f64(&t, d);
 		return 0;
 	}
 	if (t.dtype != MRT_I16 && t.dtype != MRT_I32)
@@ -795,7 +799,7 @@ mrt_rec_signal_mv(const msgpack_object *rec, float *dst, size_t cap,
 	for (int l = 0; l < L; l++) {
 		const unsigned char *p = (const unsigned char *)t.data +
 		    (size_t)l * S * mrt_dtype_size(t.dtype);
-		float *o = dst + (size_t)l * S;
+		size_t o = (size_t)l * S;
 		for (int64_t i = 0; i < S; i++) {
 			int32_t v;
 			if (t.dtype == MRT_I16) {
@@ -804,11 +808,28 @@ mrt_rec_signal_mv(const msgpack_object *rec, float *dst, size_t cap,
 				v = s16 == INT16_MIN ? INT32_MIN : s16;
 			} else
 				memcpy(&v, p + 4 * i, 4);
-			o[i] = v == INT32_MIN ? NAN :
-			    (float)(((double)v - base[l]) / gain[l]);
+			double x = v == INT32_MIN ? NAN : ((double)v - base[l]) / gain[l];
+			if (f)
+				f[o + i] = (float)x;
+			else
+				d[o + i] = x;
 		}
 	}
 	return 0;
+}
+
+int
+mrt_rec_signal_mv(const msgpack_object *rec, float *dst, size_t cap,
+    int *leads, int64_t *samples)
+{
+	return signal_mv(rec, dst, NULL, cap, leads, samples);
+}
+
+int
+mrt_rec_signal_mv64(const msgpack_object *rec, double *dst, size_t cap,
+    int *leads, int64_t *samples)
+{
+	return signal_mv(rec, NULL, dst, cap, leads, samples);
 }
 
 /* ---- writer ---------------------------------------------------------------- */

@@ -99,6 +99,9 @@ int mrt_tensor_to_i32(const mrt_tensor *t, int32_t *dst);
  */
 int mrt_rec_signal_mv(const msgpack_object *rec, float *dst, size_t cap,
     int *leads, int64_t *samples);
+/* The same in double: ((double)digital - baseline) / gain, not rounded. */
+int mrt_rec_signal_mv64(const msgpack_object *rec, double *dst, size_t cap,
+    int *leads, int64_t *samples);
 
 /* ---- writing ---------------------------------------------------------- */
 

@@ -32,7 +32,7 @@
 #define FLT_VERSION "0.2"
 #endif
 
-enum { O_BAND = 0x10000, O_HIGH, O_LOW, O_ORDER, O_NOTCH, O_Q, O_VERSION };
+enum { O_BAND = 1, O_HIGH, O_LOW, O_ORDER, O_NOTCH, O_Q };
 
 struct opts {
 	mrt_band type;
@@ -66,25 +66,6 @@ band(struct opts *op, const char *s)
 	if (!(op->lo < op->hi))
 		flt_die("--band: low cut-off %g Hz is not below the high cut-off %g Hz",
 		    op->lo, op->hi);
-}
-
-/* "prog: unknown option '-x'" and the like, then the usage; exit 2. */
-static void
-bad_option(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-	int n = (int)strcspn(arg, "="), islong = strncmp(arg, "--", 2) == 0;
-	if (c == ':' && islong)
-		flt_warn("option '%.*s' needs an argument", n, arg);
-	else if (c == ':')
-		flt_warn("option '-%c' needs an argument", optopt);
-	else if (islong && optopt != 0)
-		flt_warn("option '%.*s' takes no argument", n, arg);
-	else if (islong)
-		flt_warn("unknown option '%.*s'", n, arg);
-	else
-		flt_warn("unknown option '-%c'", optopt);
-	flt_usage(USAGE);
 }
 
 /* The name of lead l: the record's leads field, else its row number. */
@@ -151,17 +132,14 @@ int
 main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
+		FLT_OPT_FORCE, FLT_OPT_OUTPUT,
 		{ "band", required_argument, NULL, O_BAND },
 		{ "highpass", required_argument, NULL, O_HIGH },
 		{ "lowpass", required_argument, NULL, O_LOW },
 		{ "order", required_argument, NULL, O_ORDER },
 		{ "notch", required_argument, NULL, O_NOTCH },
 		{ "q", required_argument, NULL, O_Q },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ NULL, 0, NULL, 0 }
+		FLT_OPT_END
 	};
 	static const char *const skip[] = { "sig", "gain", "baseline", NULL };
 	struct opts op = { MRT_BANDPASS, 0.67, 40, 5, 0, 30 };
@@ -175,19 +153,10 @@ main(int argc, char **argv)
 	int64_t pad = 0;
 
 	flt_init(argv[0]);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":fho:", lo, NULL)) != -1) {
+	while ((c = flt_getopt(argc, argv, "fo:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'f': force = 1; break;
 		case 'o': out = optarg; break;
-		case 'h':
-			printf("usage: %s\n", USAGE);
-			flt_out_commit(stdout, NULL);
-			return 0;
-		case O_VERSION:
-			printf("%s (merit) %s\n", flt_prog, FLT_VERSION);
-			flt_out_commit(stdout, NULL);
-			return 0;
 		case O_BAND: band(&op, optarg); break;
 		case O_HIGH:
 			op.type = MRT_HIGHPASS;
@@ -205,7 +174,7 @@ main(int argc, char **argv)
 			op.q = freq(optarg, "--q");
 			qset = 1;
 			break;
-		default: bad_option(c, argv);
+		default: flt_usage(USAGE);
 		}
 	}
 	if (qset && op.notch == 0)

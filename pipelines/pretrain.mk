@@ -3,11 +3,13 @@
 #   make pretrain TRAIN=train.ecgz [PRETRAIN_DIR=results/pretrain] [EPOCHS=10]
 #        [SEED=0] [PRESET=merit-s | CONFIG=file] [BATCH=64] [LR=3e-4]
 #        [WARMUP=steps] [VOCAB_SIZE=4096] [LAMBDA_REC=1] [LAMBDA_CMA=1]
-#        [THREADS=0]
+#        [THREADS=0] [FILTER='ecg-filter options']
 #
 # TRAIN is a stream of records with sig and report at the preset's rate and
 # length (ecg-ingest --fs 100 --seconds 10 for merit-s).  The rules:
 #
+#   DIR/train.ecgz            TRAIN, or with FILTER (ecg-filter's options, e.g.
+#                             '--band 0.67,40') TRAIN through ecg-filter
 #   DIR/vocab.txt             txt-tokenize --learn on TRAIN's reports
 #   DIR/train.tok.ecgz        TRAIN with tok (the checkpoint's max_len)
 #   DIR/epoch-0.safetensors   merit-step --init (total steps = EPOCHS x batches)
@@ -93,9 +95,16 @@ $(PRETRAIN_DIR)/vocab.txt: $(TRAIN) $(call merit_tools,txt-tokenize)
 	@mkdir -p $(PRETRAIN_DIR)
 	@echo "tokenizer: learning $(VOCAB_SIZE) entries from $(TRAIN)"
 	$(MERIT_BIN)/txt-tokenize --learn $(VOCAB_SIZE) -o $@ $(TRAIN)
+ifneq ($(FILTER),)
+$(PRETRAIN_DIR)/train.ecgz: $(TRAIN) $(call merit_tools,ecg-filter)
+	@mkdir -p $(PRETRAIN_DIR)
+	@echo "filter: ecg-filter $(FILTER) $(TRAIN)"
+	$(MERIT_BIN)/ecg-filter $(FILTER) -o $@ $(TRAIN)
+else
 $(PRETRAIN_DIR)/train.ecgz: $(TRAIN)
 	@mkdir -p $(PRETRAIN_DIR)
 	ln -sf $(abspath $(TRAIN)) $@
+endif
 $(eval $(call merit_tokenize,$(PRETRAIN_DIR)/train.tok.ecgz,$(PRETRAIN_DIR)/train.ecgz,$(PRETRAIN_DIR)/vocab.txt,$(PRETRAIN_DIR)/epoch-0.safetensors))
 $(eval $(call merit_pretrain,$(PRETRAIN_DIR),$(PRETRAIN_DIR)/train.tok.ecgz,$(PRETRAIN_DIR)/train.ecgz,$(PRETRAIN_DIR)/vocab.txt,$(EPOCHS),$(SEED),$(BATCH),$(merit_init_opts)))
 pretrain: $(PRETRAIN_DIR)/model.safetensors $(PRETRAIN_DIR)/log.jsonl

@@ -104,11 +104,16 @@ SHIFT_FRACTIONS ?= $(PTBXL_FRACTIONS)
 
 real_bin = $(MERIT_BIN)
 
-# real_ingest ROOT: ecg-ingest ROOT to $@ at 100 Hz, 10 s.  Exit 1 with
-# the output written means records were skipped (each reported above):
-# they are left out.  Without output it is a fatal error.
-real_ingest = rm -f $@; $(real_bin)/ecg-ingest --fs 100 --seconds 10 -o $@ $(1) || \
-	{ [ $$? -eq 1 ] && [ -e $@ ] && echo "$@: records ecg-ingest skipped (above) are left out" >&2; }; \
+# real_ingest ROOT: ecg-ingest ROOT to $@ at 100 Hz, 10 s, then, when
+# FILTER holds ecg-filter options (FILTER='--band 0.67,40' for ST-MEM's
+# band-pass), through ecg-filter.  Exit 1 with the output written means
+# records were skipped (each reported above): they are left out.  Without
+# output it is a fatal error.  Give pretraining (pretrain.mk) and evaluation
+# the same FILTER.
+real_raw    = $(if $(FILTER),$@.raw.ecgz,$@)
+real_ingest = rm -f $@ $(real_raw); $(real_bin)/ecg-ingest --fs 100 --seconds 10 -o $(real_raw) $(1) || \
+	{ [ $$? -eq 1 ] && [ -e $(real_raw) ] && echo "$@: records ecg-ingest skipped (above) are left out" >&2; }; \
+	$(if $(FILTER),$(real_bin)/ecg-filter $(FILTER) -o $@ $(real_raw) && rm -f $(real_raw);) \
 	echo "$@: $$($(real_bin)/ecg-cat -c $@) records"
 
 # The model: a file, or made by pretrain.mk's rules; otherwise an error that
@@ -147,7 +152,7 @@ ifneq ($(PTBXL),)
 real_scp = $(PTBXL)/scp_statements.csv
 real_folds = --train $(PTBXL_TRAIN) --val $(PTBXL_VAL) --test $(PTBXL_TEST)
 
-$(PTBXL_DIR)/ptbxl.ecgz: $(PTBXL)/ptbxl_database.csv $(call merit_tools,ecg-ingest ecg-cat)
+$(PTBXL_DIR)/ptbxl.ecgz: $(PTBXL)/ptbxl_database.csv $(call merit_tools,ecg-ingest ecg-cat $(if $(FILTER),ecg-filter))
 	@mkdir -p $(@D)
 	@echo "ptbxl: ingesting $(PTBXL) at 100 Hz, 10 s"
 	@$(call real_ingest,$(PTBXL))
@@ -178,7 +183,7 @@ endif
 
 # --- make mimic-pretrain ---------------------------------------------------
 ifneq ($(MIMIC),)
-$(MIMIC_DIR)/train.ecgz: $(MIMIC)/record_list.csv $(call merit_tools,ecg-ingest ecg-cat)
+$(MIMIC_DIR)/train.ecgz: $(MIMIC)/record_list.csv $(call merit_tools,ecg-ingest ecg-cat $(if $(FILTER),ecg-filter))
 	@mkdir -p $(@D)
 	@echo "mimic: ingesting $(MIMIC) at 100 Hz, 10 s"
 	@$(call real_ingest,$(MIMIC))
@@ -207,7 +212,7 @@ real_labelmap = [inputs | select(startswith("\#") or startswith("class\t") | not
 $(SHIFT_DIR)/labelmap.json: $(SHIFT_LABELS)
 	@mkdir -p $(@D)
 	jq -R -n '$(real_labelmap)' < $< > $@
-$(SHIFT_DIR)/challenge.ecgz: $(CHALLENGE) $(call merit_tools,ecg-ingest ecg-cat)
+$(SHIFT_DIR)/challenge.ecgz: $(CHALLENGE) $(call merit_tools,ecg-ingest ecg-cat $(if $(FILTER),ecg-filter))
 	@mkdir -p $(@D)
 	@echo "shift: ingesting $(CHALLENGE) at 100 Hz, 10 s"
 	@$(call real_ingest,$(CHALLENGE))

@@ -267,3 +267,7 @@ fails() {
 	assert_success
 	assert_output ""
 }
+
+@test "-h, --help and an unknown option, as every filter answers them" {
+	check_help_and_bad_option ecg-filter
+}

@@ -126,3 +126,12 @@ info() { merit-step --info -m "$1" | awk -F'\t' -v k="$2" '$1 == k { print $2 }'
 	[ "$status" -eq 1 ]
 	mk -q -W "$own/ecg-tsne" PRETRAIN_DIR="$PWD/own" "$PWD/own/model.safetensors"
 }
+
+@test "make pretrain FILTER=…: the training records go through ecg-filter first" {
+	run pretrain PRETRAIN_DIR="$PWD/pf" EPOCHS=1 FILTER='--band 0.67,40 --order 4'
+	assert_success
+	assert_line "filter: ecg-filter --band 0.67,40 --order 4 $D/train.ecgz"
+	[ "$(ecg-dump pf/train.ecgz | jq -c '[.filter.kind, .filter.lo, .filter.hi, .filter.order, .sig.dtype]' | sort -u)" = '["bandpass",0.67,40,4,"float32"]' ]
+	[ "$(ecg-cat -c pf/train.tok.ecgz)" = 70 ]
+	[ "$(info pf/model.safetensors step)" = 4 ]
+}

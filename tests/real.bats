@@ -179,3 +179,10 @@ ptbxl() {
 	run bash -c "awk -F'\t' '!/^#/ && \$1 != \"class\" { print \$1 }' '$t' | sort | uniq -d"
 	assert_output ""
 }
+
+@test "make mimic-pretrain FILTER=…: ingested records are filtered, no raw file left" {
+	run mk "$PWD/mimic/train.ecgz" MIMIC="$D/mimic" MIMIC_DIR="$PWD/mimic" FILTER='--highpass 0.5'
+	assert_success
+	[ "$(ecg-dump mimic/train.ecgz | jq -c '[.filter.kind, .filter.lo, .sig.dtype, .fs]')" = '["highpass",0.5,"float32",100]' ]
+	[ -z "$(find mimic -name '*.raw.ecgz')" ]
+}

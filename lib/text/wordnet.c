@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/grow.h"
+#include "core/rng.h"
 #include "text/wordnet.h"
 
 static const char *const posname[MRT_WN_NPOS] = { "noun", "verb", "adj", "adv" };
@@ -43,31 +45,6 @@ struct mrt_wordnet {
 	size_t cline;
 };
 
-static uint64_t
-hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
-static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t c = *cap ? *cap : 256;
-	void *q;
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	if ((q = realloc(*p, c * size)) == NULL)
-		return MRT_ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 static uint32_t
 pool_add(mrt_wordnet *wn, const char *s, size_t n, int *e)
 {
@@ -76,7 +53,7 @@ pool_add(mrt_wordnet *wn, const char *s, size_t n, int *e)
 		*e = MRT_ENOMEM;
 		return 0;
 	}
-	if ((*e = grow((void **)&wn->pool, &wn->cpool, wn->npool + n + 1, 1)) != 0)
+	if ((*e = mrt_grow((void **)&wn->pool, &wn->cpool, wn->npool + n + 1, 1)) != 0)
 		return 0;
 	memcpy(wn->pool + at, s, n);
 	wn->pool[at + n] = 0;
@@ -91,7 +68,7 @@ find(const mrt_wordnet *wn, const char *s, size_t n)
 	size_t m = wn->ctab - 1;
 	if (wn->ctab == 0)
 		return NULL;
-	for (size_t i = hash(s, n) & m;; i = (i + 1) & m) {
+	for (size_t i = mrt_rng_hash(0, s, n) & m;; i = (i + 1) & m) {
 		uint32_t k = wn->tab[i];
 		struct entry *e;
 		if (k == 0)
@@ -110,7 +87,7 @@ rehash(mrt_wordnet *wn, size_t cap)
 		return MRT_ENOMEM;
 	for (size_t k = 0; k < wn->nent; k++) {
 		struct entry *e = &wn->ent[k];
-		size_t i = hash(wn->pool + e->key, e->klen) & (cap - 1);
+		size_t i = mrt_rng_hash(0, wn->pool + e->key, e->klen) & (cap - 1);
 		while (t[i])
 			i = (i + 1) & (cap - 1);
 		t[i] = (uint32_t)(k + 1);
@@ -132,7 +109,7 @@ intern(mrt_wordnet *wn, const char *s, size_t n)
 		return e;
 	if ((wn->nent + 1) * 2 > wn->ctab && rehash(wn, wn->ctab ? 2 * wn->ctab : 1 << 16) != 0)
 		return NULL;
-	if (grow((void **)&wn->ent, &wn->cent, wn->nent + 1, sizeof *wn->ent) != 0)
+	if (mrt_grow((void **)&wn->ent, &wn->cent, wn->nent + 1, sizeof *wn->ent) != 0)
 		return NULL;
 	e = &wn->ent[wn->nent];
 	memset(e, 0, sizeof *e);
@@ -140,7 +117,7 @@ intern(mrt_wordnet *wn, const char *s, size_t n)
 	if (err)
 		return NULL;
 	e->klen = (uint32_t)n;
-	for (i = hash(s, n) & (wn->ctab - 1); wn->tab[i]; i = (i + 1) & (wn->ctab - 1))
+	for (i = mrt_rng_hash(0, s, n) & (wn->ctab - 1); wn->tab[i]; i = (i + 1) & (wn->ctab - 1))
 		;
 	wn->tab[i] = (uint32_t)++wn->nent;
 	return e;
@@ -222,7 +199,7 @@ index_line(mrt_wordnet *wn, char *p, const struct src *at)
 		    "%s/%s: line %zu: sense count does not match synset count",
 		    at->dir, at->name, at->lineno);
 	if ((en = intern(wn, lem, nlem)) == NULL ||
-	    grow((void **)&wn->offs, &wn->coffs, wn->noffs + nsyn, sizeof *wn->offs) != 0)
+	    mrt_grow((void **)&wn->offs, &wn->coffs, wn->noffs + nsyn, sizeof *wn->offs) != 0)
 		return MRT_ENOMEM;
 	if (!en->lemma[0] && !en->lemma[1] && !en->lemma[2] && !en->lemma[3])
 		wn->nlemma++;
@@ -259,7 +236,7 @@ exc_line(mrt_wordnet *wn, char *p, const struct src *at)
 		struct slice sl;
 		sl.n = (uint32_t)n;
 		sl.start = pool_add(wn, s, n, &e);
-		if (e || grow((void **)&wn->excs, &wn->cexcs, wn->nexcs + 1,
+		if (e || mrt_grow((void **)&wn->excs, &wn->cexcs, wn->nexcs + 1,
 		    sizeof *wn->excs) != 0)
 			return MRT_ENOMEM;
 		wn->excs[wn->nexcs++] = sl;
@@ -360,8 +337,8 @@ struct forms {
 static int
 forms_add(struct forms *f, const char *a, size_t na, const char *b, size_t nb)
 {
-	if (grow((void **)&f->buf, &f->cap, f->len + na + nb + 1, 1) != 0 ||
-	    grow((void **)&f->off, &f->ncap, f->n + 1, sizeof *f->off) != 0)
+	if (mrt_grow((void **)&f->buf, &f->cap, f->len + na + nb + 1, 1) != 0 ||
+	    mrt_grow((void **)&f->off, &f->ncap, f->n + 1, sizeof *f->off) != 0)
 		return MRT_ENOMEM;
 	f->off[f->n++] = f->len;
 	memcpy(f->buf + f->len, a, na);

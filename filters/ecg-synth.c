@@ -3,7 +3,7 @@
  *
  *   ecg-synth [-f] [-F codes] [-N noises] [-n count] [-o file] [-s seed]
  *             [--fs hz] [--seconds s] [--hr bpm] [--omit p] [--lang en|de]
- *             [--mains 50|60]
+ *             [--mains 50|60] [--silent codes] [--prevalence code=p,...]
  *
  * Writes a stream of records with the fields of ecg-ingest's records plus
  * `truth` (see lib/synth.h).  Record i of seed s is the same whatever the
@@ -20,7 +20,7 @@
 
 #define USAGE "ecg-synth [-f] [-F codes] [-N noises] [-n count] [-o file] [-s seed] " \
 	"[--fs hz] [--seconds s] [--hr bpm] [--omit p] [--lang en|de] [--mains 50|60] " \
-	"[--like ptbxl_database.csv]"
+	"[--like ptbxl_database.csv] [--silent codes] [--prevalence code=p,...]"
 #define MAXCODES 64
 
 /* file scope: still reachable when flt_die() exits */
@@ -37,18 +37,49 @@ struct opts {
 };
 
 static uint32_t
-parse_codes(const char *s)
+parse_codes(const char *s, const char *opt)
 {
 	uint32_t m = 0;
 	while (*s) {
 		size_t n = strcspn(s, ",");
 		int c = mrt_synth_code_parse(s, n);
 		if (c < 0)
-			flt_die("-F: unknown finding %.*s", (int)n, s);
+			flt_die("%s: unknown finding %.*s", opt, (int)n, s);
 		m |= MRT_SYNTH_BIT(c);
 		s += n + (s[n] == ',');
 	}
 	return m;
+}
+
+/* Dies unless code c can be silent or have a prevalence (what: "silent",
+ * "given a prevalence"): not NORM nor a rhythm. */
+static void
+drawn_finding(int c, const char *opt, const char *what)
+{
+	if (c == MRT_SYNTH_NORM || (MRT_SYNTH_RHYTHMS & MRT_SYNTH_BIT(c)))
+		flt_die("%s: %s is %s, not a finding that can be %s", opt,
+		    mrt_synth_code_name(c), c == MRT_SYNTH_NORM ? "the absence of findings" :
+		    "a rhythm", what);
+}
+
+/* --prevalence CODE=p,...: into prev[]. */
+static void
+parse_prevalence(const char *s, double *prev)
+{
+	while (*s) {
+		size_t n = strcspn(s, ","), k = strcspn(s, "=");
+		char num[64];
+		int c;
+		if (k == 0 || k >= n || n - k - 1 >= sizeof num)
+			flt_die("--prevalence: not code=p: %.*s", (int)n, s);
+		if ((c = mrt_synth_code_parse(s, k)) < 0)
+			flt_die("--prevalence: unknown finding %.*s", (int)k, s);
+		drawn_finding(c, "--prevalence", "given a prevalence");
+		memcpy(num, s + k + 1, n - k - 1);
+		num[n - k - 1] = 0;
+		prev[c] = flt_real(num, 0, 1, "--prevalence");
+		s += n + (s[n] == ',');
+	}
 }
 
 static unsigned
@@ -123,7 +154,7 @@ write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q,
 	for (int l = 0; l < MRT_SYNTH_NLEADS; l++)
 		mrt_synth_quantize(rec->sig + l * rec->samples, q + l * rec->samples,
 		    (size_t)rec->samples, l == rec->missing ? 1 : 1000);
-	if ((e = mrt_writer_begin(w, row->like ? 16 : 15)) != 0)
+	if ((e = mrt_writer_begin(w, 15)) != 0)
 		return e;
 	mrt_pack_kv_str(pk, "id", id);
 	mrt_pack_kv_f64(pk, "fs", rec->fs);
@@ -179,7 +210,7 @@ write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q,
 	}
 	mrt_pack_kv_str(pk, "source", "synth");
 	mrt_pack_str(pk, "truth");
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, row->like ? 9 : 8);
 	pack_num(pk, "hr", rec->hr);
 	pack_num(pk, "pr", rec->pr);
 	pack_num(pk, "qrs", rec->qrs);
@@ -189,6 +220,8 @@ write_rec(mrt_writer *w, const mrt_synth_rec *rec, const char *id, int16_t *q,
 	pack_codes(pk, rec->findings);
 	mrt_pack_str(pk, "omitted");
 	pack_codes(pk, row->like ? 0 : rec->omitted);
+	mrt_pack_str(pk, "silent");
+	pack_codes(pk, row->like ? 0 : rec->silent);
 	if (row->like) {
 		mrt_pack_str(pk, "unshown");
 		msgpack_pack_array(pk, (size_t)row->nun);
@@ -316,12 +349,14 @@ main(int argc, char **argv)
 		{ "lang", required_argument, NULL, 5 },
 		{ "mains", required_argument, NULL, 6 },
 		{ "like", required_argument, NULL, 7 },
+		{ "silent", required_argument, NULL, 8 },
+		{ "prevalence", required_argument, NULL, 9 },
 		{ "seed", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct opts op;
 	const char *out = NULL, *likef = NULL;
-	int nset = 0;
+	int nset = 0, prevset = 0;
 	int c, force = 0, e;
 	mrt_writer *w;
 	FILE *f;
@@ -338,7 +373,7 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "fF:N:n:o:s:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f': force = 1; break;
-		case 'F': op.want = parse_codes(optarg); break;
+		case 'F': op.want = parse_codes(optarg, "-F"); break;
 		case 'N': op.so.noise = parse_noise(optarg); break;
 		case 'n': op.count = flt_num(optarg, 0, LLONG_MAX, "-n"); nset = 1; break;
 		case 'o': out = optarg; break;
@@ -357,11 +392,23 @@ main(int argc, char **argv)
 				flt_die("--mains: not 50 or 60: %s", optarg);
 			break;
 		case 7: likef = optarg; break;
+		case 8:
+			op.so.silent = parse_codes(optarg, "--silent");
+			for (int k = 0; k < MRT_SYNTH_NCODES; k++)
+				if (op.so.silent & MRT_SYNTH_BIT(k))
+					drawn_finding(k, "--silent", "silent");
+			break;
+		case 9: parse_prevalence(optarg, op.so.prevalence); prevset = 1; break;
 		default: flt_usage(USAGE);
 		}
 	}
 	if (optind != argc)
 		flt_usage(USAGE);
+	if (likef && op.so.silent)
+		flt_die("--silent: not with --like, whose reports are the rows' own");
+	if (prevset && (likef || op.want))
+		flt_die("--prevalence: not with %s, whose findings are not drawn at random",
+		    likef ? "--like" : "-F");
 	if (op.so.fs * op.so.seconds > 1e7)
 		flt_die("--fs x --seconds: more than 10^7 samples per lead");
 	if ((e = mrt_synth_new(&s, &op.so)) != 0)

@@ -11,7 +11,9 @@
 #    DEMO_OMIT, the case MERIT is about.
 # 2. Pretraining pairs: folds 1-8 of both; a BPE vocabulary learned on them.
 # 3. Models, same config, seed and steps: random (the initial weights),
-#    rec-only (lambda_cma 0), CMA-only (lambda_rec 0) and MERIT.
+#    rec-only (lambda_cma 0), CMA-only (lambda_rec 0) and MERIT: the list
+#    DEMO_MODELS and a demo_model.NAME line each (below), the one place to
+#    add a model.
 # 4. Evaluation: ecg-encode every record; linear probes on ptbxl-super,
 #    ptbxl-form, ptbxl-rhythm and the findings (truth.findings, including
 #    those the reports omit) at DEMO_FRACTIONS; zero-shot on ptbxl-super;
@@ -38,99 +40,137 @@ DEMO_BOOT      ?= 1000
 DEMO_TASKS     ?= ptbxl-super ptbxl-form ptbxl-rhythm
 DEMO_DIR       ?= results/demo
 
-demo_models := random rec cma merit
-demo_bin     = $(MERIT_BIN)
-demo_scp     = $(DEMO_PTBXL)/scp_statements.csv
-demo_init    = --config $(DEMO_CONFIG) --lr $(DEMO_LR) --seed $(DEMO_SEED)
+# The models, in the table's column order.  Adding a model is one word in
+# DEMO_MODELS and its demo_model.NAME line below it; its training,
+# encodings, probes, zero-shot, column of compare.txt and (if trained) line
+# of curves.png and candidacy for roc.png follow.  demo_model.NAME is
+#   train [OPTION…]  merit-step --init $(demo_init) OPTION…, DEMO_EPOCHS epochs
+#   init-of MODEL    the initial weights of MODEL (a trained one), untrained
+# DEMO_MAIN is the model the others are compared against, a trained one:
+# map.png and recon.png show it, and its initial checkpoint gives the
+# tokenized stream its length (so adding a model retrains no other).
+DEMO_MODELS ?= random rec cma merit
+DEMO_MAIN   ?= merit
+demo_model.random := init-of merit
+demo_model.rec    := train --lambda-cma 0
+demo_model.cma    := train --lambda-rec 0
+demo_model.merit  := train
 
-# demo_rules DIR: every rule of one demo run in DIR
-define demo_rules
-$(1)/ptbxl.ecgz: $(DEMO_PTBXL)/ptbxl_database.csv | $(merit_built)
-	@mkdir -p $(1)
+demo_scp  = $(DEMO_PTBXL)/scp_statements.csv
+demo_init = --config $(DEMO_CONFIG) --lr $(DEMO_LR) --seed $(DEMO_SEED)
+
+# demo_kind NAME: train or init-of;  demo_opts NAME: train's options;
+# demo_source NAME: init-of's model
+demo_kind   = $(firstword $(or $(demo_model.$(1)),$(error DEMO_MODELS: $(1) has no demo_model.$(1) (pipelines/demo.mk))))
+demo_opts   = $(filter-out train,$(demo_model.$(1)))
+demo_source = $(lastword $(demo_model.$(1)))
+demo_is     = $(foreach m,$(2),$(if $(filter $(1),$(call demo_kind,$(m))),$(m)))
+demo_trained = $(call demo_is,train,$(DEMO_MODELS))
+demo_copies  = $(call demo_is,init-of,$(DEMO_MODELS))
+# the models whose rules are made: the list's trained ones, DEMO_MAIN and
+# the models init-of ones are copied from
+demo_train_set = $(sort $(demo_trained) $(DEMO_MAIN) $(foreach c,$(demo_copies),$(call demo_source,$(c))))
+# every model's result files, in the order of their names (compare.txt's rows)
+demo_json = $(foreach m,$(DEMO_MODELS),$(sort $(foreach t,$(DEMO_TASKS) findings zeroshot,$(DEMO_DIR)/eval/$(m)-$(t).json)))
+
+$(foreach m,$(DEMO_MODELS),$(if $(filter train init-of,$(call demo_kind,$(m))),,$(error demo_model.$(m): not train or init-of (pipelines/demo.mk))))
+$(foreach m,$(demo_copies),$(if $(filter train,$(call demo_kind,$(call demo_source,$(m)))),,$(error demo_model.$(m): $(call demo_source,$(m)) is not a trained model)))
+$(if $(filter train,$(call demo_kind,$(DEMO_MAIN))),,$(error DEMO_MAIN: $(DEMO_MAIN) is not a trained model))
+
+# --- the data ---------------------------------------------------------------
+$(DEMO_DIR)/ptbxl.ecgz: $(DEMO_PTBXL)/ptbxl_database.csv $(call merit_tools,ecg-synth)
+	@mkdir -p $(@D)
 	@echo "demo: synthesising the PTB-XL-shaped dataset"
-	$(demo_bin)/ecg-synth --like $$< --fs 100 --seconds 10 -s $(DEMO_SEED) \
-	    $(if $(filter-out 0,$(DEMO_ROWS)),-n $(DEMO_ROWS)) > $$@
-$(1)/findings.ecgz: | $(merit_built)
-	@mkdir -p $(1)
+	$(MERIT_BIN)/ecg-synth --like $< --fs 100 --seconds 10 -s $(DEMO_SEED) \
+	    $(if $(filter-out 0,$(DEMO_ROWS)),-n $(DEMO_ROWS)) > $@
+$(DEMO_DIR)/findings.ecgz: $(call merit_tools,ecg-synth)
+	@mkdir -p $(@D)
 	@echo "demo: synthesising $(DEMO_FINDINGS) records whose reports omit findings"
-	$(demo_bin)/ecg-synth -n $(DEMO_FINDINGS) --fs 100 --seconds 10 --omit $(DEMO_OMIT) \
-	    -s $(shell echo $$(($(DEMO_SEED) + 1000))) > $$@
-$(1)/pretrain.ecgz: $(1)/ptbxl.ecgz $(1)/findings.ecgz
+	$(MERIT_BIN)/ecg-synth -n $(DEMO_FINDINGS) --fs 100 --seconds 10 --omit $(DEMO_OMIT) \
+	    -s $$(( $(DEMO_SEED) + 1000 )) > $@
+$(DEMO_DIR)/pretrain.ecgz: $(DEMO_DIR)/ptbxl.ecgz $(DEMO_DIR)/findings.ecgz $(call merit_tools,ecg-split ecg-cat)
 	@echo "demo: pretraining pairs from folds 1-8"
-	@rm -rf $(1)/split && mkdir -p $(1)/split
-	$(demo_bin)/ecg-split -p $(1)/split/ptbxl- $(1)/ptbxl.ecgz
-	$(demo_bin)/ecg-split -p $(1)/split/findings- $(1)/findings.ecgz
-	$(demo_bin)/ecg-cat $$$$(for f in 1 2 3 4 5 6 7 8; do \
-	    ls $(1)/split/*-$$$$f.ecgz 2>/dev/null || true; done) > $$@
-	@rm -rf $(1)/split
-$(1)/vocab.txt: $(1)/pretrain.ecgz
+	@rm -rf $(@D)/split && mkdir -p $(@D)/split
+	$(MERIT_BIN)/ecg-split -p $(@D)/split/ptbxl- $(DEMO_DIR)/ptbxl.ecgz
+	$(MERIT_BIN)/ecg-split -p $(@D)/split/findings- $(DEMO_DIR)/findings.ecgz
+	$(MERIT_BIN)/ecg-cat $$(for f in 1 2 3 4 5 6 7 8; do \
+	    ls $(@D)/split/*-$$f.ecgz 2>/dev/null || true; done) > $@
+	@rm -rf $(@D)/split
+$(DEMO_DIR)/vocab.txt: $(DEMO_DIR)/pretrain.ecgz $(call merit_tools,txt-tokenize)
 	@echo "demo: learning the tokenizer"
-	$(demo_bin)/txt-tokenize --learn $(DEMO_VOCAB) -o $$@ $$<
+	$(MERIT_BIN)/txt-tokenize --learn $(DEMO_VOCAB) -o $@ $<
 
-$(call merit_tokenize,$(1)/pretrain.tok.ecgz,$(1)/pretrain.ecgz,$(1)/vocab.txt,$(1)/merit/epoch-0.safetensors)
-$(call merit_pretrain,$(1)/merit,$(1)/pretrain.tok.ecgz,$(1)/pretrain.ecgz,$(1)/vocab.txt,$(DEMO_EPOCHS),$(DEMO_SEED),$(DEMO_BATCH),$(demo_init))
-$(call merit_pretrain,$(1)/rec,$(1)/pretrain.tok.ecgz,$(1)/pretrain.ecgz,$(1)/vocab.txt,$(DEMO_EPOCHS),$(DEMO_SEED),$(DEMO_BATCH),$(demo_init) --lambda-cma 0)
-$(call merit_pretrain,$(1)/cma,$(1)/pretrain.tok.ecgz,$(1)/pretrain.ecgz,$(1)/vocab.txt,$(DEMO_EPOCHS),$(DEMO_SEED),$(DEMO_BATCH),$(demo_init) --lambda-rec 0)
-$(1)/random/model.safetensors: $(1)/merit/epoch-0.safetensors
-	@mkdir -p $(1)/random
-	cp $$< $$@
+# --- the models (pipelines/pretrain.mk's templates) ---------------------------
+$(eval $(call merit_tokenize,$(DEMO_DIR)/pretrain.tok.ecgz,$(DEMO_DIR)/pretrain.ecgz,$(DEMO_DIR)/vocab.txt,$(DEMO_DIR)/$(DEMO_MAIN)/epoch-0.safetensors))
+$(foreach m,$(demo_train_set),$(eval \
+    $(call merit_pretrain,$(DEMO_DIR)/$(m),$(DEMO_DIR)/pretrain.tok.ecgz,$(DEMO_DIR)/pretrain.ecgz,$(DEMO_DIR)/vocab.txt,$(DEMO_EPOCHS),$(DEMO_SEED),$(DEMO_BATCH),$(demo_init) $(call demo_opts,$(m)))))
 
-$(1)/compare.txt: $(foreach m,$(demo_models),$(1)/eval/$(m).done)
-	@echo "demo: comparing"
-	$(demo_bin)/merit-eval compare -t $(foreach m,$(demo_models),$(1)/eval/$(m)-*.json) > $$@
-$(1)/curves.png: $(foreach m,rec cma merit,$(1)/$(m)/log.jsonl)
-	pipelines/plot/plot.sh curves $$@ $(foreach m,rec cma merit,$(m)=$(1)/$(m)/log.jsonl)
-# the ROC curves of the model with the best ptbxl-super AUROC at 100%
-$(1)/roc.png: $(foreach m,$(demo_models),$(1)/eval/$(m).done)
-	best=$$$$(for m in $(demo_models); do \
-	    echo "$$$$(jq '.summary[] | select(.setting == "100%" and .metric == "AUROC") | .value' \
-	        $(1)/eval/$$$$m-ptbxl-super.json) $$$$m"; done | sort -g | tail -n 1 | cut -d' ' -f2); \
-	test -n "$$$$best" && \
-	pipelines/plot/plot.sh roc $$@ $(1)/eval/$$$$best-ptbxl-super.roc.tsv \
-	    "$$$$best (best ptbxl-super AUROC): linear probe, ptbxl-super (test fold)"
-$(1)/map.tsv: $(1)/enc/merit-findings.ecgz | $(merit_built)
-	@echo "demo: 2-D map of the findings set's embeddings"
-	$(demo_bin)/ecg-tsne -F h -L truth.findings -s $(DEMO_SEED) -o $$@ $$<
-$(1)/map.png: $(1)/map.tsv
-	pipelines/plot/plot.sh map $$@ $$<
-$(1)/recon.json: $(1)/merit/model.safetensors $(1)/findings.ecgz | $(merit_built)
-	@echo "demo: one ECG, its masked patches and the reconstruction"
-	$(demo_bin)/ecg-head -n 1 $(1)/findings.ecgz | $(demo_bin)/ecg-mask -s $(DEMO_SEED) | \
-	    $(demo_bin)/ecg-encode -m $(1)/merit/model.safetensors --recon | \
-	    $(demo_bin)/ecg-dump -a > $$@
-$(1)/recon.png: $(1)/recon.json
-	pipelines/plot/plot.sh recon $$@ $$<
+# demo_copy NAME SOURCE: model NAME is SOURCE's initial weights
+define demo_copy
+$(DEMO_DIR)/$(1)/model.safetensors: $(DEMO_DIR)/$(2)/epoch-0.safetensors
+	@mkdir -p $(DEMO_DIR)/$(1)
+	cp $(DEMO_DIR)/$(2)/epoch-0.safetensors $(DEMO_DIR)/$(1)/model.safetensors
 endef
+$(foreach m,$(demo_copies),$(eval $(call demo_copy,$(m),$(call demo_source,$(m)))))
 
-# demo_model_rules DIR MODEL: embeddings and evaluation of one model
+# --- evaluation: demo_model_rules NAME, the embeddings and results of a model
 define demo_model_rules
-$(1)/enc/$(2)-%.ecgz: $(1)/%.ecgz $(1)/$(2)/model.safetensors | $(merit_built)
-	@mkdir -p $(1)/enc
-	@echo "demo: encoding $$* with $(2)"
-	$(demo_bin)/ecg-encode -m $(1)/$(2)/model.safetensors $$< > $$@
-$(1)/eval/$(2).done: $(1)/enc/$(2)-ptbxl.ecgz $(1)/enc/$(2)-findings.ecgz
-	@mkdir -p $(1)/eval
-	@set -e; for t in $(DEMO_TASKS); do \
-		echo "demo: $(2): linear probe $$$$t"; \
-		$(demo_bin)/merit-eval probe -t $$$$t -s $(demo_scp) -N $(2) -f $(DEMO_FRACTIONS) \
-		    -n $(DEMO_RUNS) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $(1)/eval/$(2)-$$$$t.json \
-		    --roc $(1)/eval/$(2)-$$$$t.roc.tsv $(1)/enc/$(2)-ptbxl.ecgz > $(1)/eval/$(2)-$$$$t.txt; \
-	done
-	@echo "demo: $(2): linear probe on the findings (reports omit half of them)"
-	$(demo_bin)/merit-eval probe -t codes -l truth.findings -N $(2) -f $(DEMO_FRACTIONS) \
-	    -n $(DEMO_RUNS) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $(1)/eval/$(2)-findings.json \
-	    $(1)/enc/$(2)-findings.ecgz > $(1)/eval/$(2)-findings.txt
-	@echo "demo: $(2): zero-shot ptbxl-super"
-	$(demo_bin)/merit-eval zeroshot -m $(1)/$(2)/model.safetensors -t ptbxl-super -s $(demo_scp) \
-	    -N $(2) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $(1)/eval/$(2)-zeroshot.json \
-	    $(1)/enc/$(2)-ptbxl.ecgz > $(1)/eval/$(2)-zeroshot.txt
-	touch $$@
+$(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(DEMO_DIR)/enc/$(1)-findings.ecgz: $(DEMO_DIR)/enc/$(1)-%.ecgz: \
+    $(DEMO_DIR)/%.ecgz $(DEMO_DIR)/$(1)/model.safetensors $(call merit_tools,ecg-encode)
+	@mkdir -p $(DEMO_DIR)/enc
+	@echo "demo: encoding $$* with $(1)"
+	$(MERIT_BIN)/ecg-encode -m $(DEMO_DIR)/$(1)/model.safetensors $$< > $$@
+$(DEMO_TASKS:%=$(DEMO_DIR)/eval/$(1)-%.json): $(DEMO_DIR)/eval/$(1)-%.json: \
+    $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(demo_scp) $(call merit_tools,merit-eval)
+	@mkdir -p $(DEMO_DIR)/eval
+	@echo "demo: $(1): linear probe $$*"
+	$(MERIT_BIN)/merit-eval probe -t $$* -s $(demo_scp) -N $(1) -f $(DEMO_FRACTIONS) \
+	    -n $(DEMO_RUNS) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $$@ \
+	    --roc $(DEMO_DIR)/eval/$(1)-$$*.roc.tsv $$< > $(DEMO_DIR)/eval/$(1)-$$*.txt
+$(DEMO_DIR)/eval/$(1)-findings.json: $(DEMO_DIR)/enc/$(1)-findings.ecgz $(call merit_tools,merit-eval)
+	@mkdir -p $(DEMO_DIR)/eval
+	@echo "demo: $(1): linear probe on the findings (reports omit half of them)"
+	$(MERIT_BIN)/merit-eval probe -t codes -l truth.findings -N $(1) -f $(DEMO_FRACTIONS) \
+	    -n $(DEMO_RUNS) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $$@ \
+	    $$< > $(DEMO_DIR)/eval/$(1)-findings.txt
+$(DEMO_DIR)/eval/$(1)-zeroshot.json: $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(DEMO_DIR)/$(1)/model.safetensors \
+    $(demo_scp) $(call merit_tools,merit-eval)
+	@mkdir -p $(DEMO_DIR)/eval
+	@echo "demo: $(1): zero-shot ptbxl-super"
+	$(MERIT_BIN)/merit-eval zeroshot -m $(DEMO_DIR)/$(1)/model.safetensors -t ptbxl-super -s $(demo_scp) \
+	    -N $(1) -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $$@ \
+	    $$< > $(DEMO_DIR)/eval/$(1)-zeroshot.txt
 endef
+$(foreach m,$(DEMO_MODELS),$(eval $(call demo_model_rules,$(m))))
+
+# --- the table and the pictures ----------------------------------------------
+$(DEMO_DIR)/compare.txt: $(demo_json) $(call merit_tools,merit-eval)
+	@echo "demo: comparing"
+	$(MERIT_BIN)/merit-eval compare -t $(demo_json) > $@
+$(DEMO_DIR)/curves.png: $(demo_trained:%=$(DEMO_DIR)/%/log.jsonl)
+	pipelines/plot/plot.sh curves $@ $(foreach m,$(demo_trained),$(m)=$(DEMO_DIR)/$(m)/log.jsonl)
+# the ROC curves of the model with the best ptbxl-super AUROC at 100%
+# (of equal ones, the last by name)
+demo_best = [inputs | [(.summary[] | select(.setting == "100%" and .metric == "AUROC") | .value), .model]] \
+	| sort | last | .[1]
+$(DEMO_DIR)/roc.png: $(DEMO_MODELS:%=$(DEMO_DIR)/eval/%-ptbxl-super.json)
+	best=$$(jq -enr '$(demo_best)' $^); \
+	pipelines/plot/plot.sh roc $@ $(DEMO_DIR)/eval/$$best-ptbxl-super.roc.tsv \
+	    "$$best (best ptbxl-super AUROC): linear probe, ptbxl-super (test fold)"
+$(DEMO_DIR)/map.tsv: $(DEMO_DIR)/enc/$(DEMO_MAIN)-findings.ecgz $(call merit_tools,ecg-tsne)
+	@echo "demo: 2-D map of the findings set's embeddings"
+	$(MERIT_BIN)/ecg-tsne -F h -L truth.findings -s $(DEMO_SEED) -o $@ $<
+$(DEMO_DIR)/map.png: $(DEMO_DIR)/map.tsv
+	pipelines/plot/plot.sh map $@ $<
+$(DEMO_DIR)/recon.json: $(DEMO_DIR)/$(DEMO_MAIN)/model.safetensors $(DEMO_DIR)/findings.ecgz \
+    $(call merit_tools,ecg-head ecg-mask ecg-encode ecg-dump)
+	@echo "demo: one ECG, its masked patches and the reconstruction"
+	$(MERIT_BIN)/ecg-head -n 1 $(DEMO_DIR)/findings.ecgz | $(MERIT_BIN)/ecg-mask -s $(DEMO_SEED) | \
+	    $(MERIT_BIN)/ecg-encode -m $< --recon | $(MERIT_BIN)/ecg-dump -a > $@
+$(DEMO_DIR)/recon.png: $(DEMO_DIR)/recon.json
+	pipelines/plot/plot.sh recon $@ $<
 
 demo_outputs = $(addprefix $(1)/,compare.txt curves.png roc.png map.png recon.png)
-
-$(eval $(call demo_rules,$(DEMO_DIR)))
-$(foreach m,$(demo_models),$(eval $(call demo_model_rules,$(DEMO_DIR),$(m))))
 
 .PHONY: demo demo-small
 demo: deps

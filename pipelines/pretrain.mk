@@ -21,14 +21,16 @@
 # epoch logs to DIR/epoch-E.jsonl (merit-step --log); DIR/log.jsonl is all
 # of them in order.
 #
-# $(call merit_pretrain,…) (below) defines the same rules for another directory (pipelines/demo.mk trains four models so).
+# The filters each rule runs are its prerequisites: a rebuilt merit-step
+# (or txt-tokenize, ecg-shuffle, ecg-mask) remakes the epochs it made.  The
+# recipes are pipelines/epoch.sh's; the rules here only say what depends on
+# what.  $(call merit_pretrain,…) (below) defines the same rules for another
+# directory (pipelines/demo.mk trains its DEMO_MODELS so, real.mk MIMIC-IV-ECG).
 
 ifndef merit_pretrain_mk
 merit_pretrain_mk := 1
 
 MERIT_BIN ?= $(CURDIR)/$(BIN)
-# the filters are built first when they are this tree's own
-merit_built = $(if $(filter $(abspath $(MERIT_BIN)),$(CURDIR)/$(BIN)),all)
 EPOCHS     ?= 10
 SEED       ?= 0
 PRESET     ?= merit-s
@@ -40,62 +42,54 @@ LAMBDA_CMA ?= 1
 THREADS    ?= 0
 PRETRAIN_DIR ?= results/pretrain
 
+# merit_tools NAME…: the filters a rule runs, as its prerequisites, so
+# that a rebuilt filter remakes what it made: this tree's $(BIN)/NAME
+# (which the Makefile builds) when MERIT_BIN is this tree's, else
+# MERIT_BIN/NAME.
+merit_own   = $(filter $(abspath $(MERIT_BIN)),$(CURDIR)/$(BIN))
+merit_tools = $(addprefix $(if $(merit_own),$(BIN),$(MERIT_BIN))/,$(1))
+
+# the recipes (pipelines/epoch.sh says what each does)
+merit_sh = pipelines/epoch.sh -b $(MERIT_BIN) -t $(THREADS)
+
 # options of merit-step --init from the variables above (WARMUP: default 5%
 # of the steps, at least 1)
 merit_init_opts = $(if $(CONFIG),--config $(CONFIG),--preset $(PRESET)) \
 	--lr $(LR) --lambda-rec $(LAMBDA_REC) --lambda-cma $(LAMBDA_CMA) --seed $(SEED)
 
-# merit_info CKPT KEY: a value of merit-step --info (in a recipe)
-# (for use inside the define templates below, which $(eval) expands twice)
-merit_info = $$$$($(MERIT_BIN)/merit-step --info -m $(1) | awk -F'\t' '$$$$1 == "$(2)" { print $$$$2 }')
-
-# $(call merit_tokenize,OUT,STREAM,VOCAB,CKPT)
+# $(call merit_tokenize,OUT,STREAM,VOCAB,CKPT): STREAM with tok, CKPT's max_len
 define merit_tokenize
-$(1): $(2) $(3) $(4) | $(merit_built)
-	@echo "tokenize: $$@"
-	$(MERIT_BIN)/txt-tokenize -v $(3) -m $(call merit_info,$(4),max_len) $(2) > $$@
+$(1): $(2) $(3) $(4) $(call merit_tools,txt-tokenize merit-step)
+	@$(merit_sh) tokenize $(1) $(2) $(3) $(4)
 endef
 
-# $(call merit_epoch,DIR,TOKSTREAM,E,SEED)
+# $(call merit_epoch,DIR,TOKSTREAM,E,PREV,SEED): epoch E, from epoch PREV
 define merit_epoch
-$(1)/epoch-$(3).safetensors: $(1)/epoch-$(words $(wordlist 2,$(3),$(shell seq $(3)))).safetensors $(2) | $(merit_built)
-	@in=$$<; part=$(1)/epoch-$(3).part.safetensors; \
-	if [ -e $$$$part ] && [ -e $(1)/epoch-$(3).part.optim.safetensors ]; then \
-		in=$$$$part; echo "pretrain $(1): epoch $(3) (resuming)"; \
-	else rm -f $(1)/epoch-$(3).jsonl; echo "pretrain $(1): epoch $(3)"; fi; \
-	s=$$$$(( $(4) * 1000 + $(3) )); \
-	$(MERIT_BIN)/ecg-shuffle -s $$$$s $(2) | \
-	$(MERIT_BIN)/ecg-mask -s $$$$s -p $(call merit_info,$$<,patch) \
-	    -r $(call merit_info,$$<,mask_ratio) | \
-	$(MERIT_BIN)/merit-step -m $$$$in -o $$$$part --threads $(THREADS) \
-	    --log $(1)/epoch-$(3).jsonl; \
-	mv $(1)/epoch-$(3).part.optim.safetensors $(1)/epoch-$(3).optim.safetensors; \
-	mv $$$$part $$@
+$(1)/epoch-$(3).safetensors: $(1)/epoch-$(4).safetensors $(2) $(call merit_tools,ecg-shuffle ecg-mask merit-step)
+	@$(merit_sh) train $(1)/epoch-$(3).safetensors $(1)/epoch-$(4).safetensors $(2) $(5) $(3)
 endef
+
+# $(call merit_epochs,DIR,TOKSTREAM,SEED,LIST): the rules of the epochs in
+# LIST (1 2 … N); the epoch before E is word E of "0 LIST".
+merit_epochs = $(foreach e,$(4),$(eval $(call merit_epoch,$(1),$(2),$(e),$(word $(e),0 $(4)),$(3))))
 
 # $(call merit_pretrain,DIR,TOKSTREAM,STREAM,VOCAB,EPOCHS,SEED,BATCH,INIT-OPTIONS)
 # STREAM is the training stream (its records are counted for the schedule);
 # TOKSTREAM is STREAM with tok, made by the caller with merit_tokenize from
 # DIR/epoch-0 (or any model of the same text size).
 define merit_pretrain
-$(1)/epoch-0.safetensors: $(4) $(3) | $(merit_built)
-	@mkdir -p $(1)
-	@echo "pretrain $(1): init"
-	@n=$$$$($(MERIT_BIN)/ecg-cat -c $(3)); \
-	t=$$$$(( $(5) * (n / $(7)) )); [ $$$$t -ge 1 ] || t=1; \
-	w=$$$$(( t / 20 )); [ $$$$w -ge 1 ] || w=1; \
-	$(MERIT_BIN)/merit-step --init $(8) --batch $(7) --vocab $(4) --total-steps $$$$t \
-	    --warmup $(if $(WARMUP),$(WARMUP),$$$$w) -o $$@
-$(foreach e,$(shell seq 1 $(5)),$(eval $(call merit_epoch,$(1),$(2),$(e),$(6))))
+$(1)/epoch-0.safetensors: $(4) $(3) $(call merit_tools,ecg-cat merit-step)
+	@$(merit_sh) init $(1)/epoch-0.safetensors $(3) $(4) $(5) $(7) $(or $(WARMUP),auto) $(8)
+$(call merit_epochs,$(1),$(2),$(6),$(shell seq 1 $(5)))
 $(1)/model.safetensors: $(1)/epoch-$(5).safetensors
-	cp $$< $$@
+	cp $(1)/epoch-$(5).safetensors $(1)/model.safetensors
 $(1)/log.jsonl: $(1)/epoch-$(5).safetensors
-	cat $(foreach e,$(shell seq 1 $(5)),$(1)/epoch-$(e).jsonl) > $$@
+	cat $(foreach e,$(shell seq 1 $(5)),$(1)/epoch-$(e).jsonl) > $(1)/log.jsonl
 endef
 
 .PHONY: pretrain
 ifneq ($(TRAIN),)
-$(PRETRAIN_DIR)/vocab.txt: $(TRAIN) | $(merit_built)
+$(PRETRAIN_DIR)/vocab.txt: $(TRAIN) $(call merit_tools,txt-tokenize)
 	@mkdir -p $(PRETRAIN_DIR)
 	@echo "tokenizer: learning $(VOCAB_SIZE) entries from $(TRAIN)"
 	$(MERIT_BIN)/txt-tokenize --learn $(VOCAB_SIZE) -o $@ $(TRAIN)

@@ -121,14 +121,11 @@ real-no-model:
 	@echo "the model $(MODEL) does not exist: train one (make pretrain TRAIN=stream.ecgz, or make mimic-pretrain MIMIC=root, then MODEL=results/mimic/model.safetensors) or name a checkpoint with MODEL=file.safetensors" >&2; exit 2
 real-force:
 
-# DIR/model.id: the model's path, size and time, rewritten when they change
-# (so that embeddings of another model are remade).
-define real_model_id
-$(1)/model.id: $(real_model) real-force
-	@mkdir -p $(1)
-	@id="$(abspath $(MODEL)) $$$$(stat -c '%s %Y' $(MODEL))"; \
-	[ "$$$$(cat $$@ 2>/dev/null)" = "$$$$id" ] || echo "$$$$id" > $$@
-endef
+# real_model_id: write $@, DIR/model.id, the model's path, size and time,
+# when they change (so that embeddings of another model are remade).  Its
+# rule has real-force as a prerequisite, so that it always runs.
+real_model_id = id="$(abspath $(MODEL)) $$(stat -c '%s %Y' $(MODEL))"; \
+	[ "$$(cat $@ 2>/dev/null)" = "$$id" ] || echo "$$id" > $@
 
 # real_goal TARGET DIR FILES: TARGET makes DIR/compare.txt and shows it
 # (the model checked first, before any ingest)
@@ -150,28 +147,30 @@ ifneq ($(PTBXL),)
 real_scp = $(PTBXL)/scp_statements.csv
 real_folds = --train $(PTBXL_TRAIN) --val $(PTBXL_VAL) --test $(PTBXL_TEST)
 
-$(PTBXL_DIR)/ptbxl.ecgz: $(PTBXL)/ptbxl_database.csv | $(merit_built)
+$(PTBXL_DIR)/ptbxl.ecgz: $(PTBXL)/ptbxl_database.csv $(call merit_tools,ecg-ingest ecg-cat)
 	@mkdir -p $(@D)
 	@echo "ptbxl: ingesting $(PTBXL) at 100 Hz, 10 s"
 	@$(call real_ingest,$(PTBXL))
-$(eval $(call real_model_id,$(PTBXL_DIR)))
-$(PTBXL_DIR)/enc.ecgz: $(PTBXL_DIR)/ptbxl.ecgz $(PTBXL_DIR)/model.id | $(merit_built)
+$(PTBXL_DIR)/model.id: $(real_model) real-force
+	@mkdir -p $(@D)
+	@$(real_model_id)
+$(PTBXL_DIR)/enc.ecgz: $(PTBXL_DIR)/ptbxl.ecgz $(PTBXL_DIR)/model.id $(call merit_tools,ecg-encode)
 	@echo "ptbxl: encoding with $(MODEL)"
 	$(real_bin)/ecg-encode -m $(MODEL) --threads $(THREADS) -o $@ $<
-$(PTBXL_DIR)/probe-%.json: $(PTBXL_DIR)/enc.ecgz $(real_scp)
+$(PTBXL_DIR)/probe-%.json: $(PTBXL_DIR)/enc.ecgz $(real_scp) $(call merit_tools,merit-eval)
 	@echo "ptbxl: linear probe $*"
 	$(real_bin)/merit-eval probe -t $* -s $(real_scp) -N $(MODEL_NAME) \
 	    -f $(PTBXL_FRACTIONS) -n $(PTBXL_RUNS) -B $(REAL_BOOT) -S $(REAL_SEED) \
 	    $(real_folds) -j $@ $< > $(@:.json=.txt) || { rm -f $(@:.json=.txt); exit 1; }
-$(PTBXL_DIR)/zeroshot-%.json: $(PTBXL_DIR)/enc.ecgz $(real_scp) $(PTBXL_DIR)/model.id
+$(PTBXL_DIR)/zeroshot-%.json: $(PTBXL_DIR)/enc.ecgz $(real_scp) $(PTBXL_DIR)/model.id $(call merit_tools,merit-eval)
 	@echo "ptbxl: zero-shot $*"
 	$(real_bin)/merit-eval zeroshot -m $(MODEL) -t $* -s $(real_scp) -N $(MODEL_NAME) \
 	    -B $(REAL_BOOT) -S $(REAL_SEED) --val $(PTBXL_VAL) --test $(PTBXL_TEST) --threads $(THREADS) \
 	    -j $@ $< > $(@:.json=.txt) || { rm -f $(@:.json=.txt); exit 1; }
 real_ptbxl_json = $(PTBXL_TASKS:%=$(PTBXL_DIR)/probe-%.json) \
 	$(PTBXL_ZEROSHOT:%=$(PTBXL_DIR)/zeroshot-%.json)
-$(PTBXL_DIR)/compare.txt: $(real_ptbxl_json)
-	$(real_bin)/merit-eval compare $^ > $@
+$(PTBXL_DIR)/compare.txt: $(real_ptbxl_json) $(call merit_tools,merit-eval)
+	$(real_bin)/merit-eval compare $(real_ptbxl_json) > $@
 $(eval $(call real_goal,ptbxl,$(PTBXL_DIR),probe-*.json|txt zeroshot-*.json|txt))
 else
 $(eval $(call real_usage,ptbxl,PTBXL=/path/to/ptb-xl))
@@ -179,11 +178,11 @@ endif
 
 # --- make mimic-pretrain ---------------------------------------------------
 ifneq ($(MIMIC),)
-$(MIMIC_DIR)/train.ecgz: $(MIMIC)/record_list.csv | $(merit_built)
+$(MIMIC_DIR)/train.ecgz: $(MIMIC)/record_list.csv $(call merit_tools,ecg-ingest ecg-cat)
 	@mkdir -p $(@D)
 	@echo "mimic: ingesting $(MIMIC) at 100 Hz, 10 s"
 	@$(call real_ingest,$(MIMIC))
-$(MIMIC_DIR)/vocab.txt: $(MIMIC_DIR)/train.ecgz | $(merit_built)
+$(MIMIC_DIR)/vocab.txt: $(MIMIC_DIR)/train.ecgz $(call merit_tools,txt-tokenize)
 	@echo "tokenizer: learning $(VOCAB_SIZE) entries from $<"
 	$(real_bin)/txt-tokenize --learn $(VOCAB_SIZE) -o $@ $<
 $(eval $(call merit_tokenize,$(MIMIC_DIR)/train.tok.ecgz,$(MIMIC_DIR)/train.ecgz,$(MIMIC_DIR)/vocab.txt,$(MIMIC_DIR)/epoch-0.safetensors))
@@ -205,18 +204,21 @@ real_labelmap = [inputs | select(startswith("\#") or startswith("class\t") | not
 	| select(length >= 3) | .[0] as $$c | ((.[1] | split(" ") | map(rtrimstr("_"))) \
 	+ (.[2] | split(" "))) | .[] | select(length > 0) | {key: ., value: $$c}] | from_entries
 
-$(SHIFT_DIR)/labelmap.json: $(SHIFT_LABELS) | $(merit_built)
+$(SHIFT_DIR)/labelmap.json: $(SHIFT_LABELS)
 	@mkdir -p $(@D)
 	jq -R -n '$(real_labelmap)' < $< > $@
-$(SHIFT_DIR)/challenge.ecgz: $(CHALLENGE) | $(merit_built)
+$(SHIFT_DIR)/challenge.ecgz: $(CHALLENGE) $(call merit_tools,ecg-ingest ecg-cat)
 	@mkdir -p $(@D)
 	@echo "shift: ingesting $(CHALLENGE) at 100 Hz, 10 s"
 	@$(call real_ingest,$(CHALLENGE))
-$(eval $(call real_model_id,$(SHIFT_DIR)))
-$(SHIFT_DIR)/enc-challenge.ecgz: $(SHIFT_DIR)/challenge.ecgz $(SHIFT_DIR)/model.id | $(merit_built)
+$(SHIFT_DIR)/model.id: $(real_model) real-force
+	@mkdir -p $(@D)
+	@$(real_model_id)
+$(SHIFT_DIR)/enc-challenge.ecgz: $(SHIFT_DIR)/challenge.ecgz $(SHIFT_DIR)/model.id $(call merit_tools,ecg-encode)
 	@echo "shift: encoding $< with $(MODEL)"
 	$(real_bin)/ecg-encode -m $(MODEL) --threads $(THREADS) -o $@ $<
-$(SHIFT_DIR)/shared.ecgz: $(PTBXL_DIR)/enc.ecgz $(SHIFT_DIR)/enc-challenge.ecgz $(SHIFT_DIR)/labelmap.json
+$(SHIFT_DIR)/shared.ecgz: $(PTBXL_DIR)/enc.ecgz $(SHIFT_DIR)/enc-challenge.ecgz $(SHIFT_DIR)/labelmap.json \
+    $(call merit_tools,ecg-dump ecg-pack)
 	@echo "shift: the classes of $(SHIFT_LABELS); Challenge records in fold $(SHIFT_FOLD)"
 	{ $(real_bin)/ecg-dump -a $(PTBXL_DIR)/enc.ecgz | \
 	      jq -c --slurpfile m $(SHIFT_DIR)/labelmap.json '$(real_shared)'; \
@@ -227,14 +229,14 @@ $(SHIFT_DIR)/shared.ecgz: $(PTBXL_DIR)/enc.ecgz $(SHIFT_DIR)/enc-challenge.ecgz 
 real_shift_probe = $(real_bin)/merit-eval probe -t codes -l shared -N $(MODEL_NAME)-$(1) \
 	-f $(SHIFT_FRACTIONS) -n $(PTBXL_RUNS) -B $(REAL_BOOT) -S $(REAL_SEED) \
 	--train $(SHIFT_TRAIN) --val $(SHIFT_VAL) --test $(2) -j $@ $< > $(@:.json=.txt) || { rm -f $(@:.json=.txt); exit 1; }
-$(SHIFT_DIR)/shift.json: $(SHIFT_DIR)/shared.ecgz
+$(SHIFT_DIR)/shift.json: $(SHIFT_DIR)/shared.ecgz $(call merit_tools,merit-eval)
 	@echo "shift: probe trained on PTB-XL ($(SHIFT_TRAIN)), tested on $(CHALLENGE)"
 	$(call real_shift_probe,shift,$(SHIFT_FOLD))
-$(SHIFT_DIR)/ptbxl.json: $(SHIFT_DIR)/shared.ecgz
+$(SHIFT_DIR)/ptbxl.json: $(SHIFT_DIR)/shared.ecgz $(call merit_tools,merit-eval)
 	@echo "shift: the same probe tested on PTB-XL ($(PTBXL_TEST))"
 	$(call real_shift_probe,ptbxl,$(PTBXL_TEST))
-$(SHIFT_DIR)/compare.txt: $(SHIFT_DIR)/ptbxl.json $(SHIFT_DIR)/shift.json
-	$(real_bin)/merit-eval compare $^ > $@
+$(SHIFT_DIR)/compare.txt: $(SHIFT_DIR)/ptbxl.json $(SHIFT_DIR)/shift.json $(call merit_tools,merit-eval)
+	$(real_bin)/merit-eval compare $(SHIFT_DIR)/ptbxl.json $(SHIFT_DIR)/shift.json > $@
 $(eval $(call real_goal,shift,$(SHIFT_DIR),shift.json|txt ptbxl.json|txt))
 else
 $(eval $(call real_usage,shift,PTBXL=/path/to/ptb-xl and CHALLENGE=/path/to/challenge-records))

@@ -152,6 +152,84 @@ STTC              1      0      0      1       2
 1 records without a label of the task dropped, 0 of other folds skipped"
 }
 
+# the class names of the per-class table of a probe's or zeroshot's output
+per_class() { sed -n '/^per class/,/^$/p' "$1" | awk 'NR > 2 && NF { print $1 }' | tr '\n' ' '; }
+
+@test "--codes, --exclude-codes: a task kept to some of its classes, same records, same fits" {
+	feat 600 8 1 > f.ecgz
+	merit-eval probe -t codes -f 1 -L 0.01 -B 50 -j all.json f.ecgz > all.txt
+	run --separate-stderr merit-eval probe -t codes -f 1 -L 0.01 -B 50 --codes C,A -j ca.json f.ecgz
+	assert_success
+	echo "$output" > ca.txt
+	assert_line --index 0 "task codes:C,A, features h (8-d), 2 classes; train 480 (folds 1-8), val 60 (9), test 60 (10); 0 records without a label of the task dropped"
+	[ "$(per_class all.txt)" = "A B C " ]
+	[ "$(per_class ca.txt)" = "A C " ]
+	[ "$(jq -c '[.task, .label_task, .codes, .classes, (.summary | map(.task) | unique), (.runs[0].classes | map(.name))]' ca.json)" = '["codes:C,A","codes",["C","A"],["A","C"],["codes:C,A"],["A","C"]]' ]
+	# each class is fitted alone (one lambda): A and C as in the whole task
+	fit='[.runs[0].classes[] | select(.name != "B") | [.name, .test_pos, .auroc, .f1, .threshold]]'
+	[ "$(jq -c "$fit" ca.json)" = "$(jq -c "$fit" all.json)" ]
+	# the complement, named
+	run --separate-stderr merit-eval probe -t codes -f 1 -L 0.01 -B 50 --exclude-codes A,C --task-name reported -j b.json f.ecgz
+	assert_success
+	echo "$output" > b.txt
+	[ "$(per_class b.txt)" = "B " ]
+	[ "$(jq -c '[.task, .exclude_codes, .classes, (.summary | map(.task) | unique)]' b.json)" = '["reported",["A","C"],["B"],["reported"]]' ]
+	[ "$(jq -c '.runs[0].classes[0] | [.auroc, .threshold]' b.json)" = "$(jq -c '.runs[0].classes[1] | [.auroc, .threshold]' all.json)" ]
+	run merit-eval compare -t ca.json b.json
+	assert_line --index 1 --regexp '^codes:C,A 100% AUROC +0\.[0-9]{4} \['
+	assert_line --index 3 --regexp '^reported 100% AUROC +0\.[0-9]{4} \['
+	# describe counts the kept classes only
+	run --separate-stderr merit-eval describe -t codes --exclude-codes B f.ecgz
+	assert_success
+	[ "$(echo "$output" | awk 'NF { print $1 }' | tr '\n' ' ')" = "fold A C (records) 0 " ]
+}
+
+@test "--codes on a PTB-XL task: its classes kept, records dropped as by the whole task" {
+	h='"h":{"dtype":"float32","shape":[1],"data":[0.5]}'
+	{
+		echo "{\"id\":1,\"fold\":3,$h,\"labels\":{\"NORM\":100.0,\"SR\":0.0}}"
+		echo "{\"id\":143,\"fold\":9,$h,\"labels\":{\"PACE\":100.0}}"
+		echo "{\"id\":182,\"fold\":6,$h,\"labels\":{\"ASMI\":35.0,\"LAFB\":100.0,\"1AVB\":100.0}}"
+		echo "{\"id\":9998,\"fold\":1,$h,\"labels\":{\"NDT\":100.0,\"STD_\":0.0}}"
+	} | ecg-pack > p.ecgz
+	run --separate-stderr merit-eval describe -t ptbxl-super -s "$FIX/ptbxl-scp/scp_statements.csv" --codes MI,NORM p.ecgz
+	assert_success
+	# the STTC-only record stays, a negative; the PACE-only one is dropped
+	assert_equal "$output" "fold              1      3      6   total
+MI                0      0      1       1
+NORM              0      1      0       1
+(records)         1      1      1       3
+1 records without a label of the task dropped, 0 of other folds skipped"
+	run --separate-stderr merit-eval describe -t ptbxl-super -s "$FIX/ptbxl-scp/scp_statements.csv" --codes MI,IMI p.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "merit-eval: --codes: IMI is not a class of task ptbxl-super (classes: CD HYP MI NORM STTC)"
+}
+
+@test "--codes: an unknown code, no class left, an empty code, both options: errors, no output" {
+	feat 100 4 2 > f.ecgz
+	run --separate-stderr merit-eval probe -t codes --codes A,LVH -j r.json -c s.tsv f.ecgz
+	assert_failure 1
+	assert_equal "$output" ""
+	assert_equal "$stderr" "merit-eval: --codes: LVH is not a class of task codes (classes: A B C)"
+	[ ! -e r.json ]; [ ! -e s.tsv ]; refute_leftovers .
+	run --separate-stderr merit-eval probe -t codes --exclude-codes C,B,A -j r.json f.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "merit-eval: --exclude-codes: no class of task codes left"
+	run --separate-stderr merit-eval probe -t codes --codes A,,B f.ecgz
+	assert_equal "$stderr" "merit-eval: --codes: an empty code in A,,B"
+	run --separate-stderr merit-eval probe -t codes --codes '' f.ecgz
+	assert_equal "$stderr" "merit-eval: --codes: no code"
+	run --separate-stderr merit-eval probe -t codes --codes A --exclude-codes B f.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "merit-eval: --codes and --exclude-codes: give one of them"
+	# task codes: the classes are the training folds' codes, C only in 9 and 10
+	"$FIX/mkfeat" 100 4 2 | jq -c 'if .fold <= 8 then .labels |= del(.C) else . end' | ecg-pack > g.ecgz
+	run --separate-stderr merit-eval probe -t codes --codes C g.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "merit-eval: --codes: C is not a class of task codes (classes: A B)"
+	[ ! -e r.json ]; refute_leftovers .
+}
+
 @test "bad input: record without the feature field" {
 	"$FIX/mkfeat" 20 4 1 > a.jsonl
 	sed '7s/"h":/"x":/' a.jsonl | ecg-pack > f.ecgz
@@ -308,6 +386,25 @@ sinus tachycardia" ]
 	assert_equal "$stderr" "merit-eval: task codes: no label of the task occurs in the test folds (10)"
 	run --separate-stderr merit-eval zeroshot -l labels -p p.tsv f.ecgz
 	assert_failure 2
+}
+
+@test "zeroshot --codes, --exclude-codes: the prompt file's classes kept" {
+	printf 'A\tatrial fibrillation\nB\tsinus bradycardia\nC\tleft bundle branch block\n' > p.tsv
+	textemb p.tsv > t.jsonl
+	planted '["A","B","C"]' t.jsonl > z.ecgz
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -l labels -p p.tsv -B 20 --codes C,A --task-name silent -j z.json z.ecgz
+	assert_success
+	echo "$output" > z.txt
+	assert_line --index 0 "zero-shot task silent, features e (12-d), 2 classes, texts from p.tsv; checkpoint $D/ck.safetensors; val 30 (folds 9), test 30 (10); 0 records without a label of the task dropped"
+	[ "$(per_class z.txt)" = "A C " ]
+	[ "$(jq -c '[.task, .label_task, .codes, .classes, [.per_class[].name], (.texts | keys), .test.macro_auroc]' z.json)" = '["silent","codes",["C","A"],["A","C"],["A","C"],["A","C"],1]' ]
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -l labels -p p.tsv -B 20 --exclude-codes C,A -j y.json z.ecgz
+	assert_success
+	[ "$(jq -c '[.task, .exclude_codes, .classes]' y.json)" = '["codes:-C,A",["C","A"],["B"]]' ]
+	run --separate-stderr merit-eval zeroshot -m "$D/ck.safetensors" -l labels -p p.tsv --codes D -j x.json z.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "merit-eval: --codes: D is not a class of task codes (classes: A B C)"
+	[ ! -e x.json ]
 }
 
 # area under the ROC rows of each class by trapezoids: "class area points"

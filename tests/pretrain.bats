@@ -87,3 +87,42 @@ info() { merit-step --info -m "$1" | awk -F'\t' -v k="$2" '$1 == k { print $2 }'
 	done
 	refute_leftovers pt '*.part.*'
 }
+
+@test "the filters are prerequisites: a rebuilt filter retrains what it made" {
+	# a copy of the filters, so that touching one (what a rebuild does to
+	# it) leaves the tree's own alone
+	mkdir tb
+	cp "$MERIT_BIN"/{txt-tokenize,merit-step,ecg-cat,ecg-shuffle,ecg-mask} tb/
+	pretrain MERIT_BIN="$PWD/tb" PRETRAIN_DIR="$PWD/pt" >/dev/null
+	cp pt/model.safetensors before.safetensors
+	model=$PWD/pt/model.safetensors
+	mk -q MERIT_BIN="$PWD/tb" PRETRAIN_DIR="$PWD/pt" "$model"
+	# a rebuilt ecg-mask: the epochs are remade, not the init
+	touch tb/ecg-mask
+	run mk -q MERIT_BIN="$PWD/tb" PRETRAIN_DIR="$PWD/pt" "$model"
+	[ "$status" -eq 1 ]
+	run mk -n MERIT_BIN="$PWD/tb" PRETRAIN_DIR="$PWD/pt" "$model"
+	assert_success
+	assert_output -p " train $PWD/pt/epoch-1.safetensors "
+	refute_output -p " init "
+	# a rebuilt merit-step: everything it made, the init first; the same model
+	touch tb/merit-step
+	run mk -n MERIT_BIN="$PWD/tb" PRETRAIN_DIR="$PWD/pt" "$model"
+	assert_output -p " init $PWD/pt/epoch-0.safetensors "
+	assert_output -p " tokenize $PWD/pt/train.tok.ecgz "
+	run pretrain MERIT_BIN="$PWD/tb" PRETRAIN_DIR="$PWD/pt"
+	assert_success
+	assert_line "pretrain $PWD/pt: init"
+	assert_line "pretrain $PWD/pt: epoch 3"
+	cmp before.safetensors pt/model.safetensors
+	mk -q MERIT_BIN="$PWD/tb" PRETRAIN_DIR="$PWD/pt" "$model"
+	# the tree's own filters are prerequisites too, by the names the
+	# Makefile builds them as (make -W: as if that one were rebuilt)
+	own=$MERIT_BIN
+	[ "$MERIT_BIN" -ef "$MERIT_ROOT/bin" ] && own=bin
+	pretrain PRETRAIN_DIR="$PWD/own" >/dev/null
+	mk -q PRETRAIN_DIR="$PWD/own" "$PWD/own/model.safetensors"
+	run mk -q -W "$own/ecg-shuffle" PRETRAIN_DIR="$PWD/own" "$PWD/own/model.safetensors"
+	[ "$status" -eq 1 ]
+	mk -q -W "$own/ecg-tsne" PRETRAIN_DIR="$PWD/own" "$PWD/own/model.safetensors"
+}

@@ -73,6 +73,101 @@ ds_folds_str(uint64_t m, char *buf, size_t cap)
 	return buf;
 }
 
+void
+ds_restrict_opt(struct dsopts *o, int c, const char *arg)
+{
+	if (c == OPT_TASK_NAME) {
+		if (!arg[0])
+			flt_die("--task-name: empty");
+		o->taskname = arg;
+		return;
+	}
+	if (o->codes && o->exclude != (c == OPT_EXCLUDE_CODES))
+		flt_die("--codes and --exclude-codes: give one of them");
+	o->codes = arg;
+	o->exclude = c == OPT_EXCLUDE_CODES;
+}
+
+const char *
+ds_task_name(const struct dsopts *o, const char *task)
+{
+	static char buf[512];
+	if (o->taskname)
+		return o->taskname;
+	if (o->codes == NULL)
+		return task;
+	snprintf(buf, sizeof buf, "%s:%s%s", task, o->exclude ? "-" : "", o->codes);
+	return buf;
+}
+
+void
+ds_task_json(json_t *root, const struct dsopts *o)
+{
+	json_object_set_new(root, "label_task", json_string(mrt_labels_task_name(o->task)));
+	if (o->codes) {
+		json_t *a = json_array();
+		for (const char *p = o->codes; *p;) {
+			size_t n = strcspn(p, ",");
+			json_array_append_new(a, json_stringn(p, n));
+			p += n + (p[n] == ',');
+		}
+		json_object_set_new(root, o->exclude ? "exclude_codes" : "codes", a);
+	}
+}
+
+/* Die: name (n bytes) of the list of opt is empty or not a class of the task. */
+static __attribute__((noreturn)) void
+bad_code(const struct ds *ds, const struct dsopts *o, const char *opt,
+    const char *name, size_t n)
+{
+	size_t C = mrt_labels_nclass(ds->L), len = 0;
+	char cl[320] = "";
+	if (n == 0)
+		flt_die("%s: an empty code in %s", opt, o->codes);
+	for (size_t j = 0; j < C; j++) {
+		const char *c = mrt_labels_name(ds->L, j);
+		if (len + strlen(c) + 5 > sizeof cl) {
+			strcpy(cl + len, " ...");
+			break;
+		}
+		len += (size_t)snprintf(cl + len, sizeof cl - len, "%s%s", j ? " " : "", c);
+	}
+	flt_die("%s: %.*s is not a class of task %s (classes: %s)", opt, (int)n, name,
+	    mrt_labels_task_name(o->task), cl);
+}
+
+/* --codes, --exclude-codes: keep the task's classes named, or the others. */
+static void
+restrict_task(struct ds *ds, const struct dsopts *o)
+{
+	const char *opt = o->exclude ? "--exclude-codes" : "--codes", *p = o->codes;
+	size_t C = mrt_labels_nclass(ds->L);
+	uint8_t *keep;
+	int e;
+	if (!*p)
+		flt_die("%s: no code", opt);
+	if ((keep = calloc(C + 1, 1)) == NULL)
+		flt_die("out of memory");
+	for (;; p++) {
+		size_t n = strcspn(p, ",");
+		long k = n ? mrt_labels_find(ds->L, p, n) : -1;
+		if (k < 0) {
+			free(keep);
+			bad_code(ds, o, opt, p, n);
+		}
+		keep[k] = 1;
+		if (!p[n])
+			break;
+		p += n;
+	}
+	for (size_t k = 0; o->exclude && k < C; k++)
+		keep[k] = !keep[k];
+	e = mrt_labels_keep(ds->L, keep);
+	free(keep);
+	if (e != 0)
+		flt_die("%s: no class of task %s left", opt, mrt_labels_task_name(o->task));
+}
+
 static void *
 xrealloc(void *p, size_t n)
 {
@@ -271,6 +366,9 @@ ds_load(struct ds *ds, const struct dsopts *o)
 	}
 	if (o->task == MRT_LABELS_CODES)
 		mrt_labels_finish(ds->L);
+	/* after the records were kept or dropped by the whole task */
+	if (o->codes)
+		restrict_task(ds, o);
 	ds->nclass = mrt_labels_nclass(ds->L);
 	if (ds->nclass > 1024)
 		flt_die("task %s: %zu classes, at most 1024",

@@ -2,7 +2,8 @@
 #include "eval.h"
 
 #define DESCRIBE_USAGE "merit-eval describe -t task [-s scp_statements.csv] " \
-	"[-l field] [--train folds] [--val folds] [--test folds] [file]"
+	"[-l field] [--train folds] [--val folds] [--test folds] " \
+	"[--codes list | --exclude-codes list] [file]"
 
 void
 describe_table(const struct ds *ds)
@@ -41,7 +42,7 @@ cmd_describe(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "task", 1, 0, 't' }, { "scp", 1, 0, 's' }, { "labels", 1, 0, 'l' },
 		{ "train", 1, 0, 1 }, { "val", 1, 0, 2 }, { "test", 1, 0, 3 },
-		{ 0, 0, 0, 0 }
+		DS_RESTRICT_OPTIONS, { 0, 0, 0, 0 }
 	};
 	struct dsopts o;
 	struct ds ds;
@@ -57,6 +58,9 @@ cmd_describe(int argc, char **argv)
 		case 1: o.folds[SPLIT_TRAIN] = ds_folds(optarg, "train"); break;
 		case 2: o.folds[SPLIT_VAL] = ds_folds(optarg, "val"); break;
 		case 3: o.folds[SPLIT_TEST] = ds_folds(optarg, "test"); break;
+		case OPT_CODES: case OPT_EXCLUDE_CODES:
+			ds_restrict_opt(&o, c, optarg);
+			break;
 		default: flt_usage(DESCRIBE_USAGE);
 		}
 	if (task == NULL)

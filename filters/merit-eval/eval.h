@@ -31,7 +31,28 @@ struct dsopts {
 	size_t nclasses;
 	int notrain;            /* nothing is trained: the test folds must hold a
 				 * label of the task, not the training folds */
+	/* the task kept to the classes of this list (comma-separated), or with
+	 * exclude to all but them (--codes, --exclude-codes); its name in the
+	 * results (--task-name) */
+	const char *codes;
+	int exclude;
+	const char *taskname;
 };
+
+/* The options that restrict a task (probe, zeroshot, describe). */
+enum { OPT_CODES = 20, OPT_EXCLUDE_CODES, OPT_TASK_NAME };
+#define DS_RESTRICT_OPTIONS { "codes", 1, 0, OPT_CODES }, \
+	{ "exclude-codes", 1, 0, OPT_EXCLUDE_CODES }, { "task-name", 1, 0, OPT_TASK_NAME }
+#define DS_RESTRICT_USAGE "[--codes list | --exclude-codes list] [--task-name name]"
+/* One of those options (c: its OPT_ value) into o; dies on misuse. */
+void ds_restrict_opt(struct dsopts *o, int c, const char *arg);
+/*
+ * The task's name in the results: --task-name, else the task (-t) and,
+ * restricted, ":" and the list (":-" and the list for --exclude-codes).
+ */
+const char *ds_task_name(const struct dsopts *o, const char *task);
+/* "label_task" and, restricted, "codes" or "exclude_codes" into root. */
+void ds_task_json(json_t *root, const struct dsopts *o);
 
 /* Records of the train, validation and test folds, in stream order. */
 struct ds {

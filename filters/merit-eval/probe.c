@@ -15,7 +15,7 @@
 #define PROBE_USAGE "merit-eval probe -t task [-s scp_statements.csv] " \
 	"[-F field] [-l field] [--train folds] [--val folds] [--test folds] " \
 	"[-f fractions] [-n seeds] [-S seed] [-L lambdas] [-B reps] " \
-	"[-j json] [-T tsv] [-c scores] [-r roc] [-N name] [-D] [file]"
+	"[-j json] [-T tsv] [-c scores] [-r roc] [-N name] [-D] " DS_RESTRICT_USAGE " [file]"
 
 #define MAXLIST 32
 
@@ -294,7 +294,8 @@ cmd_probe(int argc, char **argv)
 		{ "bootstrap", 1, 0, 'B' }, { "json", 1, 0, 'j' },
 		{ "tsv", 1, 0, 'T' }, { "scores", 1, 0, 'c' },
 		{ "name", 1, 0, 'N' }, { "describe", 0, 0, 'D' },
-		{ "max-iter", 1, 0, 4 }, { "roc", 1, 0, 'r' }, { 0, 0, 0, 0 }
+		{ "max-iter", 1, 0, 4 }, { "roc", 1, 0, 'r' }, DS_RESTRICT_OPTIONS,
+		{ 0, 0, 0, 0 }
 	};
 	struct probeopts o = { 0 };
 	struct ds ds;
@@ -337,6 +338,9 @@ cmd_probe(int argc, char **argv)
 		case 'N': o.out.name = optarg; break;
 		case 'D': o.describe = 1; break;
 		case 4: o.max_iter = (int)flt_num(optarg, 1, 10000, "max-iter"); break;
+		case OPT_CODES: case OPT_EXCLUDE_CODES: case OPT_TASK_NAME:
+			ds_restrict_opt(&o.ds, c, optarg);
+			break;
 		default: flt_usage(PROBE_USAGE);
 		}
 	if (task == NULL)
@@ -344,6 +348,7 @@ cmd_probe(int argc, char **argv)
 	if ((o.ds.task = mrt_labels_task_parse(task)) < 0)
 		flt_die("unknown task %s (ptbxl-super, ptbxl-sub, ptbxl-form, "
 		    "ptbxl-rhythm, ptbxl-all, codes)", task);
+	task = ds_task_name(&o.ds, task);
 	for (int a = 0; a < NSPLIT; a++)
 		for (int b = a + 1; b < NSPLIT; b++)
 			if (o.ds.folds[a] & o.ds.folds[b])
@@ -464,6 +469,7 @@ cmd_probe(int argc, char **argv)
 		json_object_set_new(root, "kind", json_string("probe"));
 		json_object_set_new(root, "model", json_string(o.out.name));
 		json_object_set_new(root, "task", json_string(task));
+		ds_task_json(root, &o.ds);
 		json_object_set_new(root, "features", json_string(o.ds.feat));
 		json_object_set_new(root, "dim", json_integer((json_int_t)ds.d));
 		json_object_set_new(root, "classes", cls);

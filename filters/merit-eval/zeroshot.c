@@ -15,7 +15,7 @@
 #define ZS_USAGE "merit-eval zeroshot -m checkpoint (-t task | -l field) " \
 	"[-s scp_statements.csv] [-p prompts] [--vocab file] [-F field] " \
 	"[--val folds] [--test folds] [-B reps] [-S seed] [-j json] [-T tsv] " \
-	"[-c scores] [-r roc] [-N name] [-D] [--threads n] [file]"
+	"[-c scores] [-r roc] [-N name] [-D] [--threads n] " DS_RESTRICT_USAGE " [file]"
 
 #define ZS_MAXCLASS 1024
 
@@ -200,7 +200,7 @@ cmd_zeroshot(int argc, char **argv)
 		{ "bootstrap", 1, 0, 'B' }, { "seed", 1, 0, 'S' },
 		{ "json", 1, 0, 'j' }, { "tsv", 1, 0, 'T' }, { "scores", 1, 0, 'c' },
 		{ "roc", 1, 0, 'r' }, { "name", 1, 0, 'N' }, { "describe", 0, 0, 'D' },
-		{ "threads", 1, 0, 6 }, { 0, 0, 0, 0 }
+		{ "threads", 1, 0, 6 }, DS_RESTRICT_OPTIONS, { 0, 0, 0, 0 }
 	};
 	struct dsopts dso;
 	struct outopts out = { .nboot = 1000, .seed = 1 };
@@ -239,6 +239,9 @@ cmd_zeroshot(int argc, char **argv)
 		case 'N': out.name = optarg; break;
 		case 'D': describe = 1; break;
 		case 6: threads = (int)flt_num(optarg, 0, 1024, "threads"); break;
+		case OPT_CODES: case OPT_EXCLUDE_CODES: case OPT_TASK_NAME:
+			ds_restrict_opt(&dso, c, optarg);
+			break;
 		default: flt_usage(ZS_USAGE);
 		}
 	if (ckpt == NULL || (task == NULL && !labfield))
@@ -248,6 +251,7 @@ cmd_zeroshot(int argc, char **argv)
 	if ((dso.task = mrt_labels_task_parse(task)) < 0)
 		flt_die("unknown task %s (ptbxl-super, ptbxl-sub, ptbxl-form, "
 		    "ptbxl-rhythm, ptbxl-all, codes)", task);
+	task = ds_task_name(&dso, task);
 	if (dso.folds[SPLIT_VAL] & dso.folds[SPLIT_TEST])
 		flt_die("the val and test folds overlap");
 	dso.folds[SPLIT_TRAIN] = 0;     /* nothing is trained */
@@ -390,6 +394,7 @@ cmd_zeroshot(int argc, char **argv)
 	json_object_set_new(root, "model", json_string(out.name));
 	json_object_set_new(root, "checkpoint", json_string(ckpt));
 	json_object_set_new(root, "task", json_string(task));
+	ds_task_json(root, &dso);
 	json_object_set_new(root, "features", json_string(dso.feat));
 	json_object_set_new(root, "dim", json_integer((json_int_t)ds.d));
 	json_object_set_new(root, "classes", cls);

@@ -214,6 +214,41 @@ mrt_labels_finish(mrt_labels *L)
 			    strlen(L->st[i].cls));
 }
 
+long
+mrt_labels_find(const mrt_labels *L, const char *name, size_t n)
+{
+	return find_class(L, name, n);
+}
+
+int
+mrt_labels_keep(mrt_labels *L, const uint8_t *keep)
+{
+	size_t j = 0, n = 0;
+	for (size_t k = 0; k < L->ncl; k++)
+		n += keep[k] != 0;
+	if (n == 0)
+		return MRT_EINVAL;
+	for (size_t k = 0; k < L->ncl; k++)
+		if (keep[k])
+			L->cl[j++] = L->cl[k];
+		else {
+			free(L->cl[k].name);
+			free(L->cl[k].desc);
+			free(L->cl[k].key);
+		}
+	L->ncl = j;
+	for (size_t i = 0; i < L->nst; i++) {
+		struct stmt *st = &L->st[i];
+		long k = st->cls ? find_class(L, st->cls, strlen(st->cls)) : -1;
+		if (k < 0) {
+			free(st->cls);
+			st->cls = NULL;
+		} else
+			st->k = (size_t)k;
+	}
+	return 0;
+}
+
 size_t
 mrt_labels_nclass(const mrt_labels *L)
 {

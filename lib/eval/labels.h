@@ -49,6 +49,15 @@ int mrt_labels_add_code(mrt_labels *L, const char *code, size_t n);
 /* Sort the classes by name; call once after adding, before lookups. */
 void mrt_labels_finish(mrt_labels *L);
 
+/* The index of class name (n bytes, compared without trailing '_'), or -1. */
+long mrt_labels_find(const mrt_labels *L, const char *name, size_t n);
+/*
+ * Keep only the classes k with keep[k] != 0 (keep has nclass entries; after
+ * finish), in their order; the codes of the others map to no class.
+ * MRT_EINVAL (nothing changed) if none would be kept.
+ */
+int mrt_labels_keep(mrt_labels *L, const uint8_t *keep);
+
 size_t mrt_labels_nclass(const mrt_labels *L);
 const char *mrt_labels_name(const mrt_labels *L, size_t k);
 /* English description (PTB-XL: the statement's, or the class name). */

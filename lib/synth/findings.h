@@ -25,6 +25,10 @@ enum {
 	MRT_SYNTH_BIT(MRT_SYNTH_SBRAD) | MRT_SYNTH_BIT(MRT_SYNTH_STACH) | \
 	MRT_SYNTH_BIT(MRT_SYNTH_SARRH) | MRT_SYNTH_BIT(MRT_SYNTH_AFIB) | \
 	MRT_SYNTH_BIT(MRT_SYNTH_AFLT))
+/* The rhythms an ECG called normal (NORM) may have: NORM is present exactly
+ * when no finding outside these is. */
+#define MRT_SYNTH_BENIGN (MRT_SYNTH_BIT(MRT_SYNTH_SR) | \
+	MRT_SYNTH_BIT(MRT_SYNTH_SBRAD) | MRT_SYNTH_BIT(MRT_SYNTH_SARRH))
 
 /* Code name as PTB-XL spells it ("STE_"), and its parse (with or without
  * the trailing '_'); parse returns -1 for a code the model cannot show. */

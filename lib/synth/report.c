@@ -4,6 +4,7 @@
  * Phrases are templates: %H heart rate, %P PR, %Q QRS, %T QT, %C QTc (ms),
  * %A axis (degrees), %K flutter conduction ratio, %E premature beats.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -161,7 +162,8 @@ mrt_report_write(mrt_rng *r, const mrt_report_facts *f, double omit,
 	for (int c = 0; c < MRT_SYNTH_NCODES; c++) {
 		if (!(f->findings & MRT_SYNTH_BIT(c)))
 			continue;
-		if (mrt_rng_uniform(r) < omit) {
+		/* a silent finding draws too: the others' draws stay the same */
+		if (mrt_rng_uniform(r) < omit || (f->silent & MRT_SYNTH_BIT(c))) {
 			*omitted |= MRT_SYNTH_BIT(c);
 			continue;
 		}
@@ -170,6 +172,10 @@ mrt_report_write(mrt_rng *r, const mrt_report_facts *f, double omit,
 		else
 			order[n++] = c;
 	}
+	/* abnormal only by silent findings: a normal ECG, as far as it says */
+	if ((f->findings & f->silent) && !(f->silent & MRT_SYNTH_BIT(MRT_SYNTH_NORM)) &&
+	    !(f->findings & ~f->silent & ~MRT_SYNTH_BENIGN) && mrt_rng_uniform(r) >= omit)
+		order[n++] = MRT_SYNTH_NORM;
 	/* shuffle, NORM last; the rhythm first most of the time */
 	mrt_rng_shuffle(r, order, (size_t)n, sizeof *order);
 	for (int i = 0; i < n; i++)
@@ -198,7 +204,8 @@ mrt_report_write(mrt_rng *r, const mrt_report_facts *f, double omit,
 	if (nsaid == 0) {
 		const char *fl = filler[lang][mrt_rng_below(r, 3)];
 		put(buf, cap, &len, fl, strlen(fl));
-	} else if (*omitted == 0 && isfinite(f->pr) && mrt_rng_uniform(r) < 0.25) {
+	} else if (*omitted == 0 && f->silent == 0 && isfinite(f->pr) &&
+	    mrt_rng_uniform(r) < 0.25) {
 		snprintf(ph, sizeof ph, lang ? ". PQ %.0f ms, QRS %.0f ms, QT %.0f ms" :
 		    ". PR %.0f ms, QRS %.0f ms, QT %.0f ms", f->pr, f->qrs, f->qt);
 		put(buf, cap, &len, ph, strlen(ph));
@@ -212,4 +219,52 @@ mrt_report_write(mrt_rng *r, const mrt_report_facts *f, double omit,
 	if (!lower || mrt_rng_uniform(r) < 0.5)
 		put(buf, cap, &len, ".", 1);
 	return 0;
+}
+
+/* Length of the match of template t at s (any case; %X: a number), or 0
+ * when it does not match or ends inside a word. */
+static size_t
+match(const char *t, const char *s)
+{
+	const char *p = s;
+	for (; *t; t++)
+		if (*t == '%' && t[1]) {
+			t++;
+			p += *p == '-';
+			if (!isdigit((unsigned char)*p))
+				return 0;
+			while (isdigit((unsigned char)*p))
+				p++;
+		} else if (*p && tolower((unsigned char)*p) == tolower((unsigned char)*t))
+			p++;
+		else
+			return 0;
+	return isalnum((unsigned char)*p) ? 0 : (size_t)(p - s);
+}
+
+uint32_t
+mrt_report_parse(const char *text)
+{
+	uint32_t m = 0;
+	for (size_t i = 0; text[i];) {
+		size_t best = 0;
+		int code = -1;
+		if (i == 0 || !isalnum((unsigned char)text[i - 1]))
+			for (int lang = 0; lang < 2; lang++)
+				for (int c = 0; c < MRT_SYNTH_NCODES; c++)
+					for (int v = 0; v < NV; v++) {
+						const char *t = (lang ? de : en)[c][v];
+						size_t n = t ? match(t, text + i) : 0;
+						if (n > best) {
+							best = n;
+							code = c;
+						}
+					}
+		if (code >= 0) {
+			m |= MRT_SYNTH_BIT(code);
+			i += best;
+		} else
+			i++;
+	}
+	return m;
 }

@@ -50,6 +50,8 @@ mrt_synth_opts_default(mrt_synth_opts *o)
 	o->fs = 500;
 	o->seconds = 10;
 	o->mains = 50;
+	for (int c = 0; c < MRT_SYNTH_NCODES; c++)
+		o->prevalence[c] = -1;
 }
 
 int
@@ -62,6 +64,13 @@ mrt_synth_new(mrt_synth **sp, const mrt_synth_opts *o)
 	    ns > 1e7 || !(o->omit >= 0 && o->omit <= 1) || o->lang < 0 || o->lang > 1 ||
 	    !(o->hr == 0 || (o->hr >= 30 && o->hr <= 200)))
 		return MRT_EINVAL;
+	if (o->silent & (MRT_SYNTH_RHYTHMS | MRT_SYNTH_BIT(MRT_SYNTH_NORM) |
+	    ~(MRT_SYNTH_BIT(MRT_SYNTH_NCODES) - 1)))
+		return MRT_EINVAL;
+	for (int c = 0; c < MRT_SYNTH_NCODES; c++)
+		if (!(o->prevalence[c] <= 1) || (o->prevalence[c] >= 0 &&
+		    ((MRT_SYNTH_RHYTHMS >> c & 1) || c == MRT_SYNTH_NORM)))
+			return MRT_EINVAL;
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return MRT_ENOMEM;
 	s->o = *o;
@@ -216,7 +225,7 @@ static const double prevalence[MRT_SYNTH_NCODES] = {
 };
 
 static uint32_t
-resolve(mrt_rng *r, uint32_t want, double hr)
+resolve(mrt_rng *r, uint32_t want, double hr, const double *prev)
 {
 	uint32_t keep = 0;
 	if (want == 0) {
@@ -226,7 +235,7 @@ resolve(mrt_rng *r, uint32_t want, double hr)
 		    u < 0.97 ? MRT_SYNTH_AFIB : MRT_SYNTH_AFLT;
 		want = MRT_SYNTH_BIT(rh);
 		for (int c = MRT_SYNTH_1AVB; c < MRT_SYNTH_NCODES; c++)
-			if (mrt_rng_uniform(r) < prevalence[c])
+			if (mrt_rng_uniform(r) < (prev[c] >= 0 ? prev[c] : prevalence[c]))
 				want |= MRT_SYNTH_BIT(c);
 	}
 	for (int c = MRT_SYNTH_SR; c < MRT_SYNTH_NCODES; c++) {
@@ -246,7 +255,7 @@ resolve(mrt_rng *r, uint32_t want, double hr)
 		keep &= ~(B(SR) | B(SBRAD) | B(STACH));
 		keep |= hr > 100 ? B(STACH) : hr < 60 ? B(SBRAD) : B(SR);
 	}
-	if ((keep & ~(B(SR) | B(SBRAD) | B(SARRH))) == 0)
+	if ((keep & ~MRT_SYNTH_BENIGN) == 0)
 		keep |= B(NORM);
 	return keep;
 }
@@ -423,9 +432,27 @@ make_pvc(mrt_rng *r, const params *p, tpl *t)
 	addw(t, qv + 0.2, 0.055, v, 1);
 }
 
-/* Beat onsets: all[] (also before 0 and after the end), kinds. */
+/* Mean rate (bpm) of the beats all[0..n) in [0, T), or dflt with fewer
+ * than two. */
+static double
+rate(const double *all, int n, double T, double dflt)
+{
+	int m = 0;
+	double first = 0, last = 0;
+	for (int b = 0; b < n; b++)
+		if (all[b] >= 0 && all[b] < T) {
+			if (m++ == 0)
+				first = all[b];
+			last = all[b];
+		}
+	return m >= 2 && last > first ? 60 * (m - 1) / (last - first) : dflt;
+}
+
+/* Beat onsets: all[] (also before 0 and after the end), kinds; *hr0 the
+ * rate before premature beats move them (a report's, for silent ones). */
 static int
-beats(mrt_rng *r, uint32_t f, const params *p, double T, double *all, char *kind)
+beats(mrt_rng *r, uint32_t f, const params *p, double T, double *all, char *kind,
+    double *hr0)
 {
 	int n = 0;
 	double t = -p->rr * unif(r, 0.3, 1.0) - 0.2;
@@ -447,6 +474,7 @@ beats(mrt_rng *r, uint32_t f, const params *p, double T, double *all, char *kind
 		}
 		t += rr;
 	}
+	*hr0 = rate(all, n, T, p->hr);
 	for (int e = 0; e < 2; e++) {
 		int want = e == 0 ? ((f & B(PVC)) ? p->npvc : 0) : ((f & B(PAC)) ? p->npac : 0);
 		for (int tries = 0; want > 0 && tries < 50; tries++) {
@@ -588,16 +616,16 @@ mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
 	double fs = s->o.fs, T = s->o.seconds;
 	int nall, m = 0;
 	uint32_t f;
-	double first = 0, last = 0;
+	double hr0;
 	float *o = s->sig;
 
 	mrt_rng_seed(r, seed);
 	memset(&p, 0, sizeof p);
-	f = resolve(r, want, s->o.hr);
+	f = resolve(r, want, s->o.hr, s->o.prevalence);
 	draw_params(r, f, s->o.hr, &p);
 	make_beat(r, f, &p, &nb, &pw, &pac);
 	make_pvc(r, &p, &pvc);
-	nall = beats(r, f, &p, T, all, kind);
+	nall = beats(r, f, &p, T, all, kind, &hr0);
 
 	memset(s->vcg, 0, 3 * n * sizeof *s->vcg);
 	for (int b = 0; b < nall; b++) {
@@ -609,8 +637,6 @@ mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
 			gauss(s, all[b] + pp->w[0].t, pp->w[0].sd, pp->w[0].v);
 		}
 		if (all[b] >= 0 && all[b] < T && m < MRT_SYNTH_MAXBEATS) {
-			if (m == 0) first = all[b];
-			last = all[b];
 			rec->beat[m] = all[b];
 			rec->kind[m++] = kind[b];
 		}
@@ -682,7 +708,7 @@ mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
 	rec->sig = o;
 	rec->findings = f;
 	rec->nbeats = m;
-	rec->hr = m >= 2 && last > first ? 60 * (m - 1) / (last - first) : p.hr;
+	rec->hr = rate(all, nall, T, p.hr);
 	rec->pr = (f & (B(AFIB) | B(AFLT))) ? NAN : p.pr * 1000;
 	rec->qrs = p.qrs * 1000;
 	rec->qt = p.qt * 1000;
@@ -690,12 +716,15 @@ mrt_synth_make(mrt_synth *s, uint64_t seed, uint32_t want,
 	rec->age = (int)unif(r, 18, 90);
 	rec->sex = mrt_rng_uniform(r) < 0.52 ? 'M' : 'F';
 	{
-		mrt_report_facts fa = { f, rec->hr, rec->pr, rec->qrs, rec->qt,
-		    rec->axis, p.qtc * 1000, p.flk, 0 };
+		/* a silent premature beat does not move the stated rate */
+		mrt_report_facts fa = { f, (f & s->o.silent & (B(PAC) | B(PVC))) ? hr0 : rec->hr,
+		    rec->pr, rec->qrs, rec->qt, rec->axis, p.qtc * 1000, p.flk, 0, s->o.silent };
+		/* the PVC phrase's count: a PAC's beat is no PVC */
 		for (int b = 0; b < m; b++)
-			fa.ectopics += rec->kind[b] != 'N';
+			fa.ectopics += rec->kind[b] == 'V';
 		mrt_report_write(r, &fa, s->o.omit, s->o.lang, rec->report,
 		    sizeof rec->report, &rec->omitted);
+		rec->silent = f & s->o.silent;
 	}
 	*out = rec;
 	return 0;

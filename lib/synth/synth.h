@@ -46,6 +46,11 @@ typedef struct {
 	double omit;      /* probability a report leaves a finding out */
 	int lang;         /* 0 English, 1 German */
 	double hr;        /* requested heart rate, 0: drawn from the rhythm */
+	uint32_t silent;  /* findings never written in a report (report.h):
+			   * not NORM nor a rhythm */
+	/* chance of each finding in records drawn at random (want 0); below 0
+	 * (the default) the built-in one; NORM and the rhythms have none */
+	double prevalence[MRT_SYNTH_NCODES];
 } mrt_synth_opts;
 
 typedef struct {
@@ -53,7 +58,8 @@ typedef struct {
 	double fs;
 	float *sig;            /* [12][samples] in mV, owned by the generator */
 	uint32_t findings;     /* finding mask */
-	uint32_t omitted;      /* findings the report leaves out */
+	uint32_t omitted;      /* findings the report leaves out (silent too) */
+	uint32_t silent;       /* findings left out as silent (opts.silent) */
 	double hr, pr, qrs, qt, axis;  /* bpm, ms, ms, ms, degrees */
 	int missing;           /* flat lead index, or -1 */
 	int nbeats;            /* beats with their QRS onset in the record */
@@ -68,7 +74,8 @@ typedef struct mrt_synth mrt_synth;
 
 
 void mrt_synth_opts_default(mrt_synth_opts *o);
-/* MRT_EINVAL on bad options (fs, seconds out of range). */
+/* MRT_EINVAL on bad options (fs, seconds, omit, hr out of range; a silent
+ * NORM or rhythm; a prevalence above 1 or for NORM or a rhythm). */
 int mrt_synth_new(mrt_synth **s, const mrt_synth_opts *o);
 void mrt_synth_free(mrt_synth *s);
 

@@ -3,7 +3,8 @@
  * real ptbxl_database.csv rows (tests/fixtures/ptbxl-scp), against sets
  * worked out by hand from the statement rows (codes with a trailing '_'
  * and likelihood 0 included); class counts per task; names compared
- * without trailing '_'; the generic task; malformed tables.
+ * without trailing '_'; the generic task; malformed tables; tasks kept to
+ * some of their classes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,12 +183,48 @@ generic_and_bad(void)
 	fclose(f);
 }
 
+/* A task restricted to some of its classes: the others' codes map to none. */
+static void
+keep(void)
+{
+	mrt_labels *L = load(MRT_LABELS_SUPER);
+	uint8_t k[5] = { 0 }, y[5] = { 0 };
+	long mi = mrt_labels_find(L, "MI", 2), cd = mrt_labels_find(L, "CD", 2);
+	CHECK(mi == 2 && cd == 0 && mrt_labels_find(L, "XX", 2) == -1, "find %ld %ld", mi, cd);
+	CHECK(mrt_labels_keep(L, k) == MRT_EINVAL && mrt_labels_nclass(L) == 5, "none kept");
+	k[mi] = k[4] = 1;   /* MI, STTC */
+	CHECK(mrt_labels_keep(L, k) == 0 && mrt_labels_nclass(L) == 2 &&
+	    !strcmp(mrt_labels_name(L, 0), "MI") && !strcmp(mrt_labels_name(L, 1), "STTC") &&
+	    !strcmp(mrt_labels_desc(L, 1), "STTC"), "kept MI, STTC");
+	CHECK(mrt_labels_code(L, "IMI", 3, y) == 1 && y[0] == 1 && y[1] == 0, "IMI -> MI");
+	CHECK(mrt_labels_code(L, "NST_", 4, y) == 1 && y[1] == 1, "NST_ -> STTC");
+	CHECK(mrt_labels_code(L, "LAFB", 4, y) == 0 && mrt_labels_code(L, "NORM", 4, y) == 0 &&
+	    y[0] + y[1] + y[2] == 2, "CD, NORM dropped");
+	mrt_labels_free(L);
+	mrt_labels_new(&L, MRT_LABELS_CODES);
+	mrt_labels_add_code(L, "STE_", 4);
+	mrt_labels_add_code(L, "AFIB", 4);
+	mrt_labels_add_code(L, "LVH", 3);
+	mrt_labels_finish(L);
+	memset(k, 0, sizeof k);
+	k[mrt_labels_find(L, "STE", 3)] = 1;
+	k[mrt_labels_find(L, "AFIB", 4)] = 1;
+	CHECK(mrt_labels_keep(L, k) == 0 && mrt_labels_nclass(L) == 2 &&
+	    mrt_labels_find(L, "STE__", 5) == 1 && mrt_labels_find(L, "LVH", 3) == -1,
+	    "generic keep");
+	memset(y, 0, sizeof y);
+	CHECK(mrt_labels_code(L, "LVH", 3, y) == 0 && mrt_labels_code(L, "STE", 3, y) == 1 &&
+	    y[1] == 1 && y[0] == 0, "generic map after keep");
+	mrt_labels_free(L);
+}
+
 int
 main(void)
 {
 	rows();
 	counts_and_names();
 	generic_and_bad();
+	keep();
 	if (fails)
 		printf("test_labels: %d failures\n", fails);
 	return fails != 0;

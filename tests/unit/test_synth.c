@@ -10,15 +10,27 @@
  *   frontal axis at or beyond -45 degrees for LAFB, normal otherwise, and
  *   close to the generator's stated axis.
  * - Reports: every finding not omitted is mentioned, no finding absent
- *   from the record is (keyword lists written here, not the generator's).
+ *   from the record is (keyword lists written here, not the generator's);
+ *   mrt_report_parse reads every report back to its findings less the
+ *   omitted ones.
+ * - Silent findings (1AVB, LAFB, LVH, IRBBB, LVOLT) drawn often in both
+ *   languages: never in a report (by the parser and by the keyword lists),
+ *   no PR figure, a report of only silent abnormal findings says normal; the
+ *   waveform and the other findings' omissions are those of the run without
+ *   silent findings; the waveform checks above hold on silent records; a
+ *   silent PAC or PVC does not move the stated rate.  The same on the
+ *   output of ecg-synth -n 2000 --silent (MERIT_BIN) in both languages,
+ *   truth.silent included.
  */
 #include <ctype.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ecg/qrs.h"
+#include "synth/report.h"
 #include "synth/synth.h"
 #include "check.h"
 
@@ -294,6 +306,38 @@ mentions(const char *report, int code)
 	return found;
 }
 
+/* Does the report give a PR (PQ) interval figure: "pr 250", "PQ 180"? */
+static int
+pr_figure(const char *report)
+{
+	for (const char *p = report; *p; p++)
+		if ((p == report || !isalnum((unsigned char)p[-1])) &&
+		    tolower((unsigned char)p[0]) == 'p' &&
+		    (tolower((unsigned char)p[1]) == 'r' || tolower((unsigned char)p[1]) == 'q') &&
+		    p[2] == ' ' && isdigit((unsigned char)p[3]))
+			return 1;
+	return 0;
+}
+
+#define SILENT (B(1AVB) | B(LAFB) | B(LVH) | B(IRBBB) | B(LVOLT))
+
+/* The mask of a JSON array of code names (ecg-synth's truth fields). */
+static uint32_t
+codes_of(const json_t *a)
+{
+	uint32_t m = 0;
+	size_t i;
+	const json_t *v;
+	json_array_foreach(a, i, v) {
+		const char *c = json_string_value(v);
+		int k = c ? mrt_synth_code_parse(c, strlen(c)) : -1;
+		CHECK(k >= 0, "code %s", c ? c : "(not a string)");
+		if (k >= 0)
+			m |= MRT_SYNTH_BIT(k);
+	}
+	return m;
+}
+
 int
 main(void)
 {
@@ -431,6 +475,10 @@ main(void)
 		for (uint64_t seed = 1; seed <= 3000; seed++) {
 			mrt_synth_make(s, seed, 0, &r);
 			CHECK((r->omitted & ~r->findings) == 0, "omitted not a subset");
+			CHECK(mrt_report_parse(r->report) == (r->findings & ~r->omitted),
+			    "lang %d seed %llu: parsed %#x, findings %#x less omitted %#x: %s",
+			    lang, (unsigned long long)seed, mrt_report_parse(r->report),
+			    r->findings, r->omitted, r->report);
 			CHECK(__builtin_popcount(r->findings & MRT_SYNTH_RHYTHMS) == 1,
 			    "seed %llu: not one rhythm", (unsigned long long)seed);
 			CHECK(!!(r->findings & B(NORM)) ==
@@ -456,7 +504,206 @@ main(void)
 		mrt_synth_free(s);
 	}
 
-	/* ---- measured on the waveforms ---- */
+	/* ---- the parser: reports without omissions read back exactly ---- */
+	for (int lang = 0; lang < 2; lang++) {
+		int nrec = 0, ncodes = 0, seen = 0;
+		mrt_synth_opts_default(&o);
+		o.lang = lang;
+		o.seconds = 2;
+		o.fs = 100;
+		for (int c = 0; c < MRT_SYNTH_NCODES; c++)
+			if (c != MRT_SYNTH_NORM && !(MRT_SYNTH_RHYTHMS & MRT_SYNTH_BIT(c)))
+				o.prevalence[c] = 0.2;
+		mrt_synth_new(&s, &o);
+		for (uint64_t seed = 1; seed <= 3000; seed++) {
+			uint32_t got;
+			mrt_synth_make(s, seed, 0, &r);
+			got = mrt_report_parse(r->report);
+			CHECK(r->omitted == 0 && got == r->findings,
+			    "lang %d seed %llu: parsed %#x, findings %#x: %s", lang,
+			    (unsigned long long)seed, got, r->findings, r->report);
+			nrec++;
+			ncodes += __builtin_popcount(r->findings);
+			seen |= r->findings;
+		}
+		printf("parser (%s): %d reports, %d findings, all %d codes: %s\n",
+		    lang ? "de" : "en", nrec, ncodes, MRT_SYNTH_NCODES,
+		    seen == (int)(MRT_SYNTH_BIT(MRT_SYNTH_NCODES) - 1) ? "yes" : "no");
+		CHECK(seen == (int)(MRT_SYNTH_BIT(MRT_SYNTH_NCODES) - 1), "codes seen %#x", seen);
+		mrt_synth_free(s);
+	}
+	CHECK(mrt_report_parse("Incomplete RBBB; complete LBBB") == (B(IRBBB) | B(CLBBB)),
+	    "IRBBB, CLBBB: %#x", mrt_report_parse("Incomplete RBBB; complete LBBB"));
+	CHECK(mrt_report_parse("left anterior hemiblock (axis -62). SVES") ==
+	    (B(LAFB) | B(PAC)), "negative axis: %#x",
+	    mrt_report_parse("left anterior hemiblock (axis -62). SVES"));
+	CHECK(mrt_report_parse("lafbx, srs, 12-lead ECG recorded") == 0, "inside words");
+
+	/* ---- silent findings ---- */
+	mrt_synth_opts_default(&o);
+	o.silent = B(SR);
+	CHECK(mrt_synth_new(&s, &o) == MRT_EINVAL, "silent rhythm accepted");
+	o.silent = B(NORM);
+	CHECK(mrt_synth_new(&s, &o) == MRT_EINVAL, "silent NORM accepted");
+	o.silent = MRT_SYNTH_BIT(MRT_SYNTH_NCODES);
+	CHECK(mrt_synth_new(&s, &o) == MRT_EINVAL, "silent bit 24 accepted");
+	mrt_synth_opts_default(&o);
+	o.prevalence[MRT_SYNTH_LVH] = 1.5;
+	CHECK(mrt_synth_new(&s, &o) == MRT_EINVAL, "prevalence 1.5 accepted");
+	mrt_synth_opts_default(&o);
+	o.prevalence[MRT_SYNTH_AFIB] = 0.5;
+	CHECK(mrt_synth_new(&s, &o) == MRT_EINVAL, "prevalence of a rhythm accepted");
+	for (int pass = 0; pass < 4; pass++) {
+		int lang = pass & 1, nrec = 0, nsil = 0, nwith = 0, nnorm = 0;
+		int per[MRT_SYNTH_NCODES] = { 0 };
+		double omit = pass < 2 ? 0 : 0.3;
+		mrt_synth *s0;
+		const mrt_synth_rec *r0;
+		mrt_synth_opts_default(&o);
+		o.lang = lang;
+		o.omit = omit;
+		o.seconds = 2;
+		o.fs = 100;
+		for (int c = 0; c < MRT_SYNTH_NCODES; c++)
+			if (c != MRT_SYNTH_NORM && !(MRT_SYNTH_RHYTHMS & MRT_SYNTH_BIT(c)))
+				o.prevalence[c] = (SILENT & MRT_SYNTH_BIT(c)) ? 0.4 : 0.1;
+		mrt_synth_new(&s0, &o);
+		o.silent = SILENT;
+		CHECK(mrt_synth_new(&s, &o) == 0, "silent options refused");
+		for (uint64_t seed = 1; seed <= 2000; seed++) {
+			uint32_t got, said;
+			mrt_synth_make(s, seed, 0, &r);
+			mrt_synth_make(s0, seed, 0, &r0);
+			got = mrt_report_parse(r->report);
+			said = r->findings & ~r->omitted;
+			nrec++;
+			nsil += __builtin_popcount(r->silent);
+			nwith += r->silent != 0;
+			for (int c = 0; c < MRT_SYNTH_NCODES; c++)
+				per[c] += (r->silent >> c) & 1;
+			CHECK(r->findings == r0->findings && r->silent == (r->findings & SILENT) &&
+			    (r->omitted & r->silent) == r->silent, "seed %llu: truth %#x %#x %#x",
+			    (unsigned long long)seed, r->findings, r->silent, r->omitted);
+			CHECK(memcmp(r->sig, r0->sig, 12 * r->samples * sizeof *r->sig) == 0,
+			    "seed %llu: the waveform depends on --silent", (unsigned long long)seed);
+			CHECK((r->omitted & ~SILENT) == (r0->omitted & ~SILENT),
+			    "seed %llu: omissions %#x, without silent %#x",
+			    (unsigned long long)seed, r->omitted, r0->omitted);
+			CHECK((got & SILENT) == 0 && !pr_figure(r->report),
+			    "lang %d seed %llu: silent %#x in the report: %s", lang,
+			    (unsigned long long)seed, got & SILENT, r->report);
+			for (int c = 0; c < MRT_SYNTH_NCODES; c++)
+				if (SILENT & MRT_SYNTH_BIT(c))
+					CHECK(!mentions(r->report, c), "lang %d seed %llu: %s said: %s",
+					    lang, (unsigned long long)seed, mrt_synth_code_name(c),
+					    r->report);
+			/* the report states what is not silent nor omitted, NORM too
+			 * when the record is abnormal only by silent findings */
+			if (r->silent && !(r->findings & ~SILENT & ~MRT_SYNTH_BENIGN)) {
+				nnorm++;
+				CHECK(omit > 0 || got == (said | B(NORM)),
+				    "seed %llu: only silent abnormal, parsed %#x: %s",
+				    (unsigned long long)seed, got, r->report);
+				CHECK((got & ~B(NORM)) == said, "seed %llu: parsed %#x: %s",
+				    (unsigned long long)seed, got, r->report);
+			} else
+				CHECK(got == said, "lang %d seed %llu: parsed %#x, said %#x: %s",
+				    lang, (unsigned long long)seed, got, said, r->report);
+		}
+		printf("silent (%s, omit %.1f): %d records, %d with silent findings, %d silent "
+		    "findings (1AVB %d, LAFB %d, LVH %d, IRBBB %d, LVOLT %d), %d called normal\n",
+		    lang ? "de" : "en", omit, nrec, nwith, nsil, per[MRT_SYNTH_1AVB],
+		    per[MRT_SYNTH_LAFB], per[MRT_SYNTH_LVH], per[MRT_SYNTH_IRBBB],
+		    per[MRT_SYNTH_LVOLT], nnorm);
+		for (int c = 0; c < MRT_SYNTH_NCODES; c++)
+			if (SILENT & MRT_SYNTH_BIT(c))
+				CHECK(per[c] > 200, "%s silent in %d records", mrt_synth_code_name(c),
+				    per[c]);
+		CHECK(nnorm > 50, "%d records abnormal only by silent findings", nnorm);
+		mrt_synth_free(s);
+		mrt_synth_free(s0);
+	}
+
+	/* ---- ecg-synth -n 2000 --silent, its reports read by the parser ---- */
+	for (int lang = 0; lang < 2; lang++) {
+		const char *bin = getenv("MERIT_BIN") ? getenv("MERIT_BIN") : "bin";
+		char cmd[2048], *line = NULL;
+		size_t cap = 0;
+		int nrec = 0, nsil = 0, nnorm = 0;
+		FILE *p;
+		snprintf(cmd, sizeof cmd, "%s/ecg-synth -n 2000 -s 11 --fs 50 --seconds 2 -N none "
+		    "--lang %s --silent 1AVB,LAFB,LVH,IRBBB,LVOLT --prevalence 1AVB=0.4,LAFB=0.4,"
+		    "LVH=0.4,IRBBB=0.4,LVOLT=0.4,CRBBB=0.1,STD_=0.1,PVC=0.1 | %s/ecg-dump",
+		    bin, lang ? "de" : "en", bin);
+		p = popen(cmd, "r");
+		CHECK(p != NULL, "%s", cmd);
+		while (p && getline(&line, &cap, p) > 0) {
+			json_t *j = json_loads(line, 0, NULL), *t = json_object_get(j, "truth");
+			const char *rep = json_string_value(json_object_get(j, "report"));
+			uint32_t f = codes_of(json_object_get(t, "findings"));
+			uint32_t sl = codes_of(json_object_get(t, "silent")), got;
+			CHECK(rep != NULL, "record %d: no report", nrec + 1);
+			got = rep ? mrt_report_parse(rep) : 0;
+			nrec++;
+			nsil += __builtin_popcount(sl);
+			CHECK(sl == (f & SILENT), "record %d: truth.silent %#x, findings %#x", nrec,
+			    sl, f);
+			CHECK((got & SILENT) == 0, "record %d: silent %#x in %s", nrec, got & SILENT,
+			    rep);
+			/* no --omit: what is not silent is said, NORM if nothing else is */
+			if (sl && !(f & ~SILENT & ~MRT_SYNTH_BENIGN)) {
+				nnorm++;
+				CHECK(got == ((f & ~SILENT) | B(NORM)), "record %d: %s", nrec, rep);
+			} else
+				CHECK(got == (f & ~sl), "record %d: parsed %#x, findings %#x: %s", nrec,
+				    got, f, rep);
+			json_decref(j);
+		}
+		free(line);
+		CHECK(p && pclose(p) == 0 && nrec == 2000, "%s: %d records", cmd, nrec);
+		printf("ecg-synth --silent (%s): %d records, %d silent findings, %d called "
+		    "normal, none parsed from a report\n", lang ? "de" : "en", nrec, nsil, nnorm);
+		CHECK(nsil > 2500, "%d silent findings", nsil);
+	}
+
+	/* ---- a silent PAC or PVC leaves the stated rate that of the beats
+	 * without it (SR and SR + PAC of a seed share the beat train) ---- */
+	for (int e = 0; e < 2; e++) {
+		mrt_synth *s0;
+		const mrt_synth_rec *r0;
+		int nfig = 0, nmoved = 0;
+		double shift = 0;
+		uint32_t ect = e ? B(PVC) : B(PAC);
+		mrt_synth_opts_default(&o);
+		o.fs = 100;
+		o.noise = 0;
+		mrt_synth_new(&s0, &o);
+		o.silent = ect;
+		mrt_synth_new(&s, &o);
+		for (uint64_t seed = 1; seed <= 500; seed++) {
+			const char *p;
+			mrt_synth_make(s, seed, B(SR) | ect, &r);
+			mrt_synth_make(s0, seed, B(SR), &r0);
+			shift += (r->hr - r0->hr) / 500;
+			nmoved += fabs(r->hr - r0->hr) > 0.5;
+			for (p = r->report; *p && !isdigit((unsigned char)*p); p++)
+				;
+			if (*p) {
+				nfig++;
+				CHECK(atoi(p) == (int)floor(r0->hr + 0.5), "seed %llu: %s, rate without "
+				    "it %.1f, with %.1f", (unsigned long long)seed, r->report, r0->hr,
+				    r->hr);
+			}
+		}
+		printf("silent %s: the truth's rate %+.2f bpm (%d of 500 moved), %d stated "
+		    "rates the train's\n", e ? "PVC" : "PAC", shift, nmoved, nfig);
+		CHECK(nfig > 100, "%d stated rates", nfig);
+		CHECK(e || nmoved > 400, "PAC moved the rate in %d records", nmoved);
+		mrt_synth_free(s);
+		mrt_synth_free(s0);
+	}
+
+	/* ---- measured on the waveforms (the silent findings silent) ---- */
 	{
 		static const struct { uint32_t f; double hr; const char *name; } cases[] = {
 			{ B(SR), 72, "SR 72" }, { B(SBRAD), 48, "SBRAD 48" },
@@ -466,9 +713,10 @@ main(void)
 			{ B(LVH), 0, "LVH" }, { B(LVOLT), 0, "LVOLT" }, { B(WPW), 70, "WPW" },
 			{ B(PVC), 70, "PVC" }, { B(IMI), 70, "IMI" }, { B(ASMI), 70, "ASMI" },
 			{ B(STE), 70, "STE_" }, { B(STD), 70, "STD_" }, { B(INVT), 70, "INVT" },
+			{ B(IRBBB), 0, "IRBBB" },
 		};
 		double ref[5] = { 0 };   /* SR at 72: qavf, rv2, stmax, stmin, T area */
-		double sok_sr = 0, lpp_sr = 0, cpp_sr = 0;
+		double sok_sr = 0, lpp_sr = 0, cpp_sr = 0, qrs_sr = 0;
 		double cv_sr = 0, cv_af = 0;
 		for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 			double q[20], pr[20], ax[20], sk[20], lp[20], cp[20], cv = 0;
@@ -478,10 +726,14 @@ main(void)
 			mrt_synth_opts_default(&o);
 			o.noise = 0;
 			o.hr = cases[c].hr;
+			o.silent = SILENT;
 			mrt_synth_new(&s, &o);
 			for (int i = 0; i < N; i++) {
 				meas m;
 				mrt_synth_make(s, 1000 + 17 * i + c, cases[c].f, &r);
+				CHECK(r->silent == (cases[c].f & SILENT) &&
+				    (mrt_report_parse(r->report) & SILENT) == 0,
+				    "%s: silent %#x, report %s", cases[c].name, r->silent, r->report);
 				measure(r, &m);
 				CHECK(m.miss == 0 && m.extra == 0, "%s seed %d: %d beats missed, %d extra",
 				    cases[c].name, i, m.miss, m.extra);
@@ -570,6 +822,11 @@ main(void)
 				CHECK(npvc >= N && wide_pvc >= 0.9 * npvc, "PVCs: %d of %d early and wide",
 				    wide_pvc, npvc);
 			}
+			if (cases[c].f == B(SR) && cases[c].hr == 0)
+				qrs_sr = median(q, N);
+			if (cases[c].f & B(IRBBB))
+				CHECK(median(q, N) > qrs_sr + 10 && median(q, N) < 120,
+				    "IRBBB QRS %.1f ms, SR %.1f ms", median(q, N), qrs_sr);
 			if (cases[c].f & (B(CLBBB) | B(CRBBB)))
 				CHECK(median(q, N) > 120, "%s QRS %.1f ms", cases[c].name, median(q, N));
 			else if (!(cases[c].f & B(WPW)))

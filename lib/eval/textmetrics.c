@@ -193,7 +193,9 @@ struct rgram {
 
 struct rec {
 	size_t tok[2], ntok[2];         /* generated, reference: in toks */
-	size_t gram0, ngram;            /* in rg */
+	size_t gram0, ngram;            /* in rg, by order then id */
+	uint32_t ord[5];                /* order o: gram0 + ord[o] .. ord[o + 1] */
+	size_t ref0, nref;              /* reference n-gram ids: in rid */
 	uint64_t num[4], den[4];        /* BLEU: clipped and all n-grams */
 	uint32_t bigrams[2];            /* CIDEr-D's `length` */
 	double meteor, meteor15, rp, rr, rf, cider;
@@ -224,7 +226,11 @@ struct mrt_tm_corpus {
 	uint32_t *synoff, *synn;        /* [word] synonyms (UINT32_MAX: not yet) */
 	uint32_t *syn;
 	size_t nsyn, csyn;
-	double *df;                     /* [gram] scratch */
+	uint32_t *rid;                  /* the records' reference n-grams */
+	size_t nrid, crid;
+	uint32_t *df;                   /* [gram] scratch: document frequency */
+	double *idf;                    /* [gram] scratch */
+	size_t cdf;
 	double *logk;                   /* log(k) for k = 0..nlogk-1 */
 	size_t nlogk;
 	const mrt_tm_lexicon *lex;
@@ -359,7 +365,9 @@ mrt_tm_corpus_free(mrt_tm_corpus *c)
 	free(c->synoff);
 	free(c->synn);
 	free(c->syn);
+	free(c->rid);
 	free(c->df);
+	free(c->idf);
 	free(c->logk);
 	free(c);
 }
@@ -472,11 +480,34 @@ record_grams(mrt_tm_corpus *c, size_t i)
 	c->nrg = k;
 	r->gram0 = start;
 	r->ngram = k - start;
+	/* by order (stable): each order's sums run over one stretch */
+	{
+		struct rgram *tmp = malloc((r->ngram + 1) * sizeof *tmp);
+		size_t at = 0;
+		if (tmp == NULL)
+			return MRT_ENOMEM;
+		for (uint8_t o = 0; o < 4; o++) {
+			r->ord[o] = (uint32_t)at;
+			for (size_t j = start; j < k; j++)
+				if (c->rg[j].order == o)
+					tmp[at++] = c->rg[j];
+		}
+		r->ord[4] = (uint32_t)at;
+		memcpy(c->rg + start, tmp, r->ngram * sizeof *tmp);
+		free(tmp);
+	}
+	r->ref0 = c->nrid;
 	for (size_t j = start; j < k; j++) {
 		const struct rgram *g = &c->rg[j];
 		r->num[g->order] += g->th < g->tr ? g->th : g->tr;
 		r->den[g->order] += g->th;
+		if (g->tr) {
+			if ((e = mrt_grow((void **)&c->rid, &c->crid, c->nrid + 1, sizeof *c->rid)) != 0)
+				return e;
+			c->rid[c->nrid++] = g->id;
+		}
 	}
+	r->nref = c->nrid - r->ref0;
 	for (int o = 0; o < 4; o++)
 		if (r->den[o] == 0)
 			r->den[o] = 1;   /* nltk: max(1, count) */
@@ -582,7 +613,7 @@ mrt_tm_corpus_score(mrt_tm_corpus *c, const mrt_tm_lexicon *lex, char *msg,
 	c->msg = msg;
 	c->cap = cap;
 	c->err = 0;
-	c->nrg = 0;
+	c->nrg = c->nrid = 0;
 	for (size_t i = 0; i < c->n && !e; i++)
 		e = record_grams(c, i);
 	if (!e && c->lex->stem)
@@ -721,28 +752,29 @@ bleu(const uint64_t num[4], const uint64_t den[4], uint64_t c, uint64_t r,
 	}
 }
 
-/* CIDEr-D of record r with document frequencies c->df over N documents. */
+/* CIDEr-D of record r with the idf of the n-grams in c->idf. */
 static double
-cider(const mrt_tm_corpus *c, const struct rec *r, double reflen)
+cider(const mrt_tm_corpus *c, const struct rec *r)
 {
-	double val[4] = { 0 }, nh[4] = { 0 }, nr[4] = { 0 }, d, pen;
-	for (size_t j = 0; j < r->ngram; j++) {
-		const struct rgram *g = &c->rg[r->gram0 + j];
-		double df = c->df[g->id];
-		double idf = reflen - (df > 1 ? c->logk[(size_t)df] : 0);
-		double vh = g->th * idf, vr = g->tr * idf;
-		nh[g->order] += vh * vh;
-		nr[g->order] += vr * vr;
-		if (g->th)
-			val[g->order] += (vh < vr ? vh : vr) * vr;
+	double val[4], d, pen;
+	const struct rgram *rg = c->rg + r->gram0;
+	for (int o = 0; o < 4; o++) {
+		double v = 0, nh = 0, nr = 0;
+		for (uint32_t j = r->ord[o]; j < r->ord[o + 1]; j++) {
+			double idf = c->idf[rg[j].id];
+			double vh = rg[j].th * idf, vr = rg[j].tr * idf;
+			nh += vh * vh;
+			nr += vr * vr;
+			v += (vh < vr ? vh : vr) * vr;   /* 0 when th or tr is 0 */
+		}
+		if (nh != 0 && nr != 0)
+			v /= sqrt(nh) * sqrt(nr);
+		val[o] = v;
 	}
 	d = (double)r->bigrams[0] - (double)r->bigrams[1];
 	pen = exp(-(d * d) / (2 * 6.0 * 6.0));
-	for (int o = 0; o < 4; o++) {
-		if (nh[o] != 0 && nr[o] != 0)
-			val[o] /= sqrt(nh[o]) * sqrt(nr[o]);
+	for (int o = 0; o < 4; o++)
 		val[o] *= pen;
-	}
 	return (val[0] + val[1] + val[2] + val[3]) / 4 * 10;
 }
 
@@ -782,19 +814,29 @@ mrt_tm_corpus_eval(mrt_tm_corpus *c, const uint32_t *w,
 			l[k] = k ? log((double)k) : 0;
 		c->nlogk = N + 1;
 	}
-	free(c->df);
-	if ((c->df = calloc(c->ngram + 1, sizeof *c->df)) == NULL)
-		return MRT_ENOMEM;
+	if (N > UINT32_MAX)
+		return MRT_ERANGE;
+	if (c->cdf < c->ngram + 1) {
+		free(c->df);
+		free(c->idf);
+		c->df = malloc((c->ngram + 1) * sizeof *c->df);
+		c->idf = malloc((c->ngram + 1) * sizeof *c->idf);
+		c->cdf = c->df && c->idf ? c->ngram + 1 : 0;
+		if (c->cdf == 0)
+			return MRT_ENOMEM;
+	}
+	/* document frequencies and idf = log N - log max(1, df) */
+	memset(c->df, 0, c->ngram * sizeof *c->df);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct rec *r = &c->rec[i];
-		uint64_t k = w ? w[i] : 1;
-		if (k == 0)
-			continue;
-		for (size_t j = 0; j < r->ngram; j++)
-			if (c->rg[r->gram0 + j].tr)
-				c->df[c->rg[r->gram0 + j].id] += (double)k;
+		const uint32_t *id = c->rid + r->ref0;
+		uint32_t k = w ? w[i] : 1;
+		for (size_t j = 0; k && j < r->nref; j++)
+			c->df[id[j]] += k;
 	}
 	reflen = log((double)N);
+	for (size_t g = 0; g < c->ngram; g++)
+		c->idf[g] = reflen - (c->df[g] > 1 ? c->logk[c->df[g]] : 0);
 	for (size_t i = 0; i < c->n; i++) {
 		struct rec *r = &c->rec[i];
 		uint64_t k = w ? w[i] : 1;
@@ -812,7 +854,7 @@ mrt_tm_corpus_eval(mrt_tm_corpus *c, const uint32_t *w,
 		sp += (double)k * r->rp;
 		sr += (double)k * r->rr;
 		sf += (double)k * r->rf;
-		ci = cider(c, r, reflen);
+		ci = cider(c, r);
 		if (w == NULL)
 			r->cider = ci;
 		sc += (double)k * ci;

@@ -449,6 +449,8 @@ record_grams(mrt_tm_corpus *c, size_t i)
 	struct rec *r = &c->rec[i];
 	size_t start = c->nrg, k = start;
 	int e = 0;
+	memset(r->num, 0, sizeof r->num);
+	memset(r->den, 0, sizeof r->den);
 	for (int side = 0; side < 2; side++) {
 		const uint32_t *t = c->toks + r->tok[side];
 		size_t n = r->ntok[side];
@@ -469,6 +471,16 @@ record_grams(mrt_tm_corpus *c, size_t i)
 		r->bigrams[side] = n >= 2 ? (uint32_t)(n - 1) : 0;
 	}
 	/* merge equal n-grams */
+	if (c->nrg == start) {   /* two empty texts */
+		r->gram0 = start;
+		r->ngram = 0;
+		r->ref0 = c->nrid;
+		r->nref = 0;
+		memset(r->ord, 0, sizeof r->ord);
+		for (int o = 0; o < 4; o++)
+			r->den[o] = 1;
+		return 0;
+	}
 	qsort(c->rg + start, c->nrg - start, sizeof *c->rg, rgram_cmp);
 	for (size_t j = start; j < c->nrg; j++) {
 		if (k > start && c->rg[k - 1].id == c->rg[j].id) {
@@ -559,11 +571,13 @@ is_syn(void *ctx, uint32_t a, uint32_t b)
 			c->err = mrt_errf(c->msg, c->cap, e, "synonyms of %s", c->pool + c->woff[a]);
 			return 0;
 		}
-		qsort(c->syn + start, c->nsyn - start, sizeof *c->syn, u32_cmp);
+		if (c->nsyn > start)
+			qsort(c->syn + start, c->nsyn - start, sizeof *c->syn, u32_cmp);
 		c->synoff[a] = (uint32_t)start;
 		c->synn[a] = (uint32_t)(c->nsyn - start);
 	}
-	return bsearch(&b, c->syn + c->synoff[a], c->synn[a], sizeof b, u32_cmp) != NULL;
+	return c->synn[a] > 0 &&
+	    bsearch(&b, c->syn + c->synoff[a], c->synn[a], sizeof b, u32_cmp) != NULL;
 }
 
 /* Stem ids of every word of the records (before any synonym is asked). */

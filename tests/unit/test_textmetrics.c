@@ -211,6 +211,23 @@ test_multiset(void)
 		CHECK(NEAR(va[m], vb[m]), "%s: %.17g %.17g", mrt_tm_metric_name(m), va[m], vb[m]);
 	CHECK(va[MRT_TM_CIDER_D] > 0);
 	CHECK(mrt_tm_corpus_eval(ca, z, va) == MRT_EINVAL);
+	/* scoring again (after another record: two empty texts) recounts */
+	{
+		char msg[256];
+		double before[MRT_TM_NMETRIC];
+		CHECK(mrt_tm_corpus_eval(cb, NULL, before) == 0);
+		CHECK(mrt_tm_corpus_add(cb, "", 0, "", 0) == 0);
+		CHECK(mrt_tm_corpus_eval(cb, NULL, vb) == MRT_EINVAL);   /* not scored */
+		CHECK(mrt_tm_corpus_score(cb, NULL, msg, sizeof msg) == 0);
+		CHECK(mrt_tm_corpus_score(cb, NULL, msg, sizeof msg) == 0);
+		CHECK(mrt_tm_corpus_eval(cb, (uint32_t[]){ 1, 1, 1, 0 }, vb) == 0);
+		for (int m = 0; m < MRT_TM_NMETRIC; m++)
+			CHECK(NEAR(vb[m], before[m]), "%s: %.17g %.17g",
+			    mrt_tm_metric_name(m), vb[m], before[m]);
+		mrt_tm_corpus_record(cb, 3, vb);
+		for (int m = 0; m < MRT_TM_NMETRIC; m++)
+			CHECK(vb[m] == 0, "%s of two empty texts: %g", mrt_tm_metric_name(m), vb[m]);
+	}
 	mrt_tm_corpus_free(ca);
 	mrt_tm_corpus_free(cb);
 }

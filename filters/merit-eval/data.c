@@ -227,8 +227,8 @@ read_codes(struct codes *c, mrt_reader *r, const char *path,
 	return n;
 }
 
-static char *
-read_id(const msgpack_object *rec, uint64_t recno)
+char *
+ds_read_id(const msgpack_object *rec, uint64_t recno)
 {
 	char buf[256];
 	const char *s;
@@ -351,7 +351,7 @@ ds_load(struct ds *ds, const struct dsopts *o)
 			c.start[i] = before;
 			c.count[i] = k;
 		}
-		ds->id[i] = read_id(rec, mrt_reader_count(r));
+		ds->id[i] = ds_read_id(rec, mrt_reader_count(r));
 		if (ds->id[i] == NULL)
 			flt_die("out of memory");
 		ds->fold[i] = (int)fold;

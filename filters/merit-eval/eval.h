@@ -75,6 +75,8 @@ void ds_load(struct ds *ds, const struct dsopts *o);
 void ds_free(struct ds *ds);
 /* Indices of the records of split s (count in *n). */
 size_t *ds_split(const struct ds *ds, int s, size_t *n);
+/* A record's id field (string or integer), else "#recno"; malloc'd. */
+char *ds_read_id(const msgpack_object *rec, uint64_t recno);
 /* "1-8" for a fold mask, into buf. */
 const char *ds_folds_str(uint64_t mask, char *buf, size_t cap);
 
@@ -153,5 +155,6 @@ int cmd_retrieval(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_zeroshot(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 #endif

@@ -4,7 +4,7 @@
  */
 #include "eval.h"
 
-#define USAGE "merit-eval probe|retrieval|compare|describe|zeroshot [options] ..."
+#define USAGE "merit-eval probe|retrieval|compare|describe|zeroshot|generate [options] ..."
 
 int
 main(int argc, char **argv)
@@ -15,7 +15,7 @@ main(int argc, char **argv)
 	} cmds[] = {
 		{ "probe", cmd_probe }, { "retrieval", cmd_retrieval },
 		{ "compare", cmd_compare }, { "describe", cmd_describe },
-		{ "zeroshot", cmd_zeroshot },
+		{ "zeroshot", cmd_zeroshot }, { "generate", cmd_generate },
 	};
 	static const struct option lo[] = { FLT_OPT_END };
 	flt_init(argv[0]);

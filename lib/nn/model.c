@@ -1,12 +1,20 @@
 /*
- * nn_core.inc: the layers and the MERIT model of lib/nn, written once for
- * a real type.  Included by nn_f32.c (NN_R float) and nn_f64.c (NN_R
- * double) with NN_(x) appending the type suffix and NN_GEMM the matching
- * cblas routine.  Conventions as in llm.c: X_fwd(out, cache..., in,
- * params..., shapes); X_bwd(dinp, dparams..., dout, cache..., in, params...)
- * accumulates (+=) into every gradient.  Shapes are given per buffer.
+ * model.c: the layers and the MERIT model of lib/nn (MODEL.md), written
+ * once for the real type NN_REAL and compiled twice (Makefile):
+ * -DNN_REAL=float into model_f32.o, the model everyone uses, and
+ * -DNN_REAL=double into model_f64.o, the reference of the gradient tests.
+ * internal.h gives every extern name here its precision's suffix
+ * (nn_attn_forward is nn_attn_forward_f and nn_attn_forward_d).
+ *
+ * Conventions as in llm.c: a layer is X_forward(out, cache..., in,
+ * params..., shapes) and X_backward(dinp, dparams..., dout, cache..., in,
+ * params..., shapes); every backward accumulates (+=) into every gradient
+ * it is given, so that branches and residuals compose.  The parameter
+ * gradients and the activation gradients are each zeroed once a step
+ * (nn_net_zero_grad); a block's internal activation gradients live in one
+ * scratch that tower_backward zeroes before each block.  Backward runs the
+ * forward pass's steps in reverse order.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,16 +24,72 @@
 #include <cblas.h>
 #include <omp.h>
 
-#define R NN_R
+#include "nn/nn.h"
+#include "nn/internal.h"
+
+#ifndef NN_REAL
+#error "model.c is compiled with -DNN_REAL=float or -DNN_REAL=double (see the Makefile)"
+#endif
+
+#define R NN_REAL
 #define LN_EPS ((R)1e-5)
 
-/* ---- linear: out[T,O] = in[T,NI] w[O,NI]^T + b[O] ------------------------ */
+#if NN_F32
+#define GEMM cblas_sgemm
+
+/*
+ * exp for float that vectorises (no libm call): x = n ln2 + r with
+ * |r| <= ln2/2, exp(r) by its Taylor polynomial to degree 7 (truncation
+ * below 1e-8 relative), 2^n built in the exponent bits.  Inputs are
+ * clamped to [-80, 80] so that neither the result nor what GELU and
+ * softmax compute from it is ever subnormal (subnormal arithmetic is ~100
+ * times slower): below -80 the result is 1.8e-35 instead of less.
+ * Relative error within 3e-7 of expf (test_nn_layers).  The Makefile
+ * builds this object with -O3 -fno-trapping-math, which if-converts the
+ * clamps so that the GELU and softmax loops vectorise.
+ */
+static inline float
+fexp(float x)
+{
+	x = x < -80.0f ? -80.0f : x > 80.0f ? 80.0f : x;
+	float t = x * 1.44269504088896341f;
+	float n = (t + 12582912.0f) - 12582912.0f;     /* round to nearest */
+	float r = x - n * 0.693145751953125f - n * 1.42860682030941723e-6f;
+	float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
+		  r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+	int32_t e = ((int32_t)n + 127) << 23;
+	float s;
+	memcpy(&s, &e, sizeof s);
+	return p * s;
+}
+
+float
+nn_expf_fast(float x)
+{
+	return fexp(x);
+}
+
+#define EXP fexp
+/* The elementwise loops (GELU, softmax) in AVX-512, AVX2 and baseline
+ * versions chosen at load time.  Without FMA contraction (-std=c11) the
+ * elementwise operations are the same IEEE operations in every version; the
+ * softmax sum is added in an order that follows the vector width, so two
+ * machines of different widths may differ in the last bits (runs on one
+ * machine never do). */
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GEMM cblas_dgemm
+#define EXP exp
+#define CLONES
+#endif
+
+/* ---- threads and scratch ------------------------------------------------- */
 
 /* Each OpenMP thread runs a single-threaded gemm on its own rows (one
  * thread pool for everything: OpenBLAS is set to one thread, see
  * mrt_nn_set_threads). */
 static void
-NN_(split)(int n, int *a, int *b)
+split(int n, int *a, int *b)
 {
 	int nth = omp_get_num_threads(), id = omp_get_thread_num();
 	*a = (int)((long)n * id / nth);
@@ -33,22 +97,58 @@ NN_(split)(int n, int *a, int *b)
 }
 
 static void
-NN_(splitz)(size_t n, size_t *a, size_t *b)
+splitz(size_t n, size_t *a, size_t *b)
 {
 	size_t nth = (size_t)omp_get_num_threads(), id = (size_t)omp_get_thread_num();
 	*a = n * id / nth;
 	*b = n * (id + 1) / nth;
 }
 
+/* x[n] = 0, each thread its share */
+static void
+zero(R *x, size_t n)
+{
+	#pragma omp parallel
+	{
+		size_t a, b;
+		splitz(n, &a, &b);
+		if (b > a)
+			memset(x + a, 0, (b - a) * sizeof *x);
+	}
+}
+
+/* Pieces of one block of memory, each 64-byte aligned: base NULL only
+ * measures. */
+typedef struct {
+	R *base;
+	size_t off;
+} arena;
+
+static R *
+take_buf(arena *A, size_t n)
+{
+	R *p = A->base ? A->base + A->off : NULL;
+	A->off += (n + 15) & ~(size_t)15;
+	return p;
+}
+
+static size_t
+zmax(size_t a, size_t b)
+{
+	return a > b ? a : b;
+}
+
+/* ---- linear: out[T,O] = in[T,NI] w[O,NI]^T + b[O] ------------------------ */
+
 /* out = res + in w^T + b (res [T,O] may be NULL, and may not alias out). */
 static void
-NN_(linear_fwd_res)(R *out, const R *in, const R *w, const R *b, const R *res, int T, int NI,
-		    int O)
+linear_forward_res(R *out, const R *in, const R *w, const R *b, const R *res, int T, int NI,
+		   int O)
 {
 	#pragma omp parallel
 	{
 		int t0, t1;
-		NN_(split)(T, &t0, &t1);
+		split(T, &t0, &t1);
 		/* bias and residual first, then the product added to them
 		 * (beta 1): no separate passes, no zeroing by OpenBLAS */
 		for (int t = t0; t < t1; t++) {
@@ -63,20 +163,20 @@ NN_(linear_fwd_res)(R *out, const R *in, const R *w, const R *b, const R *res, i
 			}
 		}
 		if (t1 > t0)
-			NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, O, NI, 1,
-				in + (size_t)t0 * NI, NI, w, NI, b || res ? 1 : 0,
-				out + (size_t)t0 * O, O);
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, O, NI, 1,
+			     in + (size_t)t0 * NI, NI, w, NI, b || res ? 1 : 0,
+			     out + (size_t)t0 * O, O);
 	}
 }
 
 void
-NN_(linear_fwd)(R *out, const R *in, const R *w, const R *b, int T, int NI, int O)
+nn_linear_forward(R *out, const R *in, const R *w, const R *b, int T, int NI, int O)
 {
-	NN_(linear_fwd_res)(out, in, w, b, NULL, T, NI, O);
+	linear_forward_res(out, in, w, b, NULL, T, NI, O);
 }
 
 void
-NN_(linear_fwd_naive)(R *out, const R *in, const R *w, const R *b, int T, int NI, int O)
+nn_linear_forward_naive(R *out, const R *in, const R *w, const R *b, int T, int NI, int O)
 {
 	for (int t = 0; t < T; t++)
 		for (int o = 0; o < O; o++) {
@@ -90,28 +190,20 @@ NN_(linear_fwd_naive)(R *out, const R *in, const R *w, const R *b, int T, int NI
 /* din[T,NI] += dout[T,O] w[O,NI]; dw[O,NI] += dout^T in; db[O] += sum_t dout.
  * Threads split the rows of din and of dw (and the columns of db). */
 void
-NN_(linear_bwd)(R *din, R *dw, R *db, const R *dout, const R *in, const R *w,
-		int T, int NI, int O)
-{
-	NN_(linear_bwd_beta)(din, 1, dw, db, dout, in, w, T, NI, O);
-}
-
-/* The same with din = beta*din + ..., beta 0 overwriting (no memset). */
-void
-NN_(linear_bwd_beta)(R *din, R beta, R *dw, R *db, const R *dout, const R *in, const R *w,
-		     int T, int NI, int O)
+nn_linear_backward(R *din, R *dw, R *db, const R *dout, const R *in, const R *w,
+		   int T, int NI, int O)
 {
 	#pragma omp parallel
 	{
 		int a, b;
-		NN_(split)(T, &a, &b);
+		split(T, &a, &b);
 		if (din && b > a)
-			NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, b - a, NI, O, 1,
-				dout + (size_t)a * O, O, w, NI, beta, din + (size_t)a * NI, NI);
-		NN_(split)(O, &a, &b);
+			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, b - a, NI, O, 1,
+			     dout + (size_t)a * O, O, w, NI, 1, din + (size_t)a * NI, NI);
+		split(O, &a, &b);
 		if (dw && b > a)
-			NN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, b - a, NI, T, 1, dout + a, O,
-				in, NI, 1, dw + (size_t)a * NI, NI);
+			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, b - a, NI, T, 1, dout + a, O,
+			     in, NI, 1, dw + (size_t)a * NI, NI);
 		if (db)
 			for (int t = 0; t < T; t++) {
 				const R *d = dout + (size_t)t * O;
@@ -123,8 +215,8 @@ NN_(linear_bwd_beta)(R *din, R beta, R *dw, R *db, const R *dout, const R *in, c
 }
 
 void
-NN_(linear_bwd_naive)(R *din, R *dw, R *db, const R *dout, const R *in, const R *w,
-		      int T, int NI, int O)
+nn_linear_backward_naive(R *din, R *dw, R *db, const R *dout, const R *in, const R *w,
+			 int T, int NI, int O)
 {
 	for (int t = 0; t < T; t++)
 		for (int o = 0; o < O; o++) {
@@ -143,7 +235,8 @@ NN_(linear_bwd_naive)(R *din, R *dw, R *db, const R *dout, const R *in, const R 
 /* ---- LayerNorm over the last dimension C of in[T,C] ------------------- */
 
 void
-NN_(ln_fwd)(R *out, R *mean, R *rstd, const R *in, const R *w, const R *b, int T, int C)
+nn_layernorm_forward(R *out, R *mean, R *rstd, const R *in, const R *w, const R *b, int T,
+		     int C)
 {
 	#pragma omp parallel for schedule(static)
 	for (int t = 0; t < T; t++) {
@@ -167,11 +260,11 @@ NN_(ln_fwd)(R *out, R *mean, R *rstd, const R *in, const R *w, const R *b, int T
 	}
 }
 
-/* out = LayerNorm(in) from the mean and rstd ln_fwd kept: the same
- * operations as ln_fwd, so the same bits. */
+/* out = LayerNorm(in) from the mean and rstd layernorm_forward kept: the
+ * same operations, so the same bits (backward recomputes its input). */
 static void
-NN_(ln_apply)(R *out, const R *in, const R *mean, const R *rstd, const R *w, const R *b,
-	      int T, int C)
+layernorm_apply(R *out, const R *in, const R *mean, const R *rstd, const R *w, const R *b,
+		int T, int C)
 {
 	#pragma omp parallel for schedule(static)
 	for (int t = 0; t < T; t++) {
@@ -184,8 +277,8 @@ NN_(ln_apply)(R *out, const R *in, const R *mean, const R *rstd, const R *w, con
 }
 
 void
-NN_(ln_bwd)(R *din, R *dw, R *db, const R *dout, const R *in, const R *mean,
-	    const R *rstd, const R *w, int T, int C)
+nn_layernorm_backward(R *din, R *dw, R *db, const R *dout, const R *in, const R *mean,
+		      const R *rstd, const R *w, int T, int C)
 {
 	if (din) {
 		#pragma omp parallel for schedule(static)
@@ -211,7 +304,7 @@ NN_(ln_bwd)(R *din, R *dw, R *db, const R *dout, const R *in, const R *mean,
 	#pragma omp parallel
 	{
 		int c0, c1;
-		NN_(split)(C, &c0, &c1);
+		split(C, &c0, &c1);
 		for (int t = 0; t < T; t++) {
 			const R *x = in + (size_t)t * C, *dy = dout + (size_t)t * C;
 			R m = mean[t], rs = rstd[t];
@@ -232,50 +325,51 @@ NN_(ln_bwd)(R *din, R *dw, R *db, const R *dout, const R *in, const R *mean,
 #define GELU_C ((R)0.044715)
 
 /* The loops live in plain functions, not in the OpenMP-outlined ones, so
- * that the optimisation pragma of nn_f32.c reaches them and they vectorise. */
-NN_CLONES static void
-NN_(gelu_fwd_range)(R *out, const R *in, size_t a, size_t b)
+ * that the target clones and the optimisation flags reach them and they
+ * vectorise. */
+CLONES static void
+gelu_forward_range(R *out, const R *in, size_t a, size_t b)
 {
 	#pragma omp simd
 	for (size_t i = a; i < b; i++) {
 		R x = in[i];
-		R s = 1 / (1 + NN_EXP(-2 * GELU_K * (x + GELU_C * x * x * x)));
+		R s = 1 / (1 + EXP(-2 * GELU_K * (x + GELU_C * x * x * x)));
 		out[i] = x * s;
 	}
 }
 
-NN_CLONES static void
-NN_(gelu_bwd_range)(R *din, const R *in, const R *dout, size_t a, size_t b)
+CLONES static void
+gelu_backward_range(R *din, const R *in, const R *dout, size_t a, size_t b)
 {
 	#pragma omp simd
 	for (size_t i = a; i < b; i++) {
 		R x = in[i];
-		R s = 1 / (1 + NN_EXP(-2 * GELU_K * (x + GELU_C * x * x * x)));
+		R s = 1 / (1 + EXP(-2 * GELU_K * (x + GELU_C * x * x * x)));
 		R g = s + 2 * x * s * (1 - s) * GELU_K * (1 + 3 * GELU_C * x * x);
-		din[i] = g * dout[i];
+		din[i] += g * dout[i];
 	}
 }
 
 void
-NN_(gelu_fwd)(R *out, const R *in, size_t n)
+nn_gelu_forward(R *out, const R *in, size_t n)
 {
 	#pragma omp parallel
 	{
 		size_t a, b;
-		NN_(splitz)(n, &a, &b);
-		NN_(gelu_fwd_range)(out, in, a, b);
+		splitz(n, &a, &b);
+		gelu_forward_range(out, in, a, b);
 	}
 }
 
-/* din = (overwrites) gelu'(in) * dout */
+/* din += gelu'(in) * dout */
 void
-NN_(gelu_bwd)(R *din, const R *in, const R *dout, size_t n)
+nn_gelu_backward(R *din, const R *in, const R *dout, size_t n)
 {
 	#pragma omp parallel
 	{
 		size_t a, b;
-		NN_(splitz)(n, &a, &b);
-		NN_(gelu_bwd_range)(din, in, dout, a, b);
+		splitz(n, &a, &b);
+		gelu_backward_range(din, in, dout, a, b);
 	}
 }
 
@@ -285,8 +379,8 @@ NN_(gelu_bwd)(R *din, const R *in, const R *dout, size_t n)
  * softmax with max subtraction; masked keys get probability 0. */
 
 /* One softmax row with max subtraction; masked keys (km[j] == 0) get 0. */
-NN_CLONES static void
-NN_(softmax_row)(R *p, const uint8_t *km, int N)
+CLONES static void
+softmax_row(R *p, const uint8_t *km, int N)
 {
 	R mx = -INFINITY, sum = 0;
 	if (km) {
@@ -305,14 +399,14 @@ NN_(softmax_row)(R *p, const uint8_t *km, int N)
 	if (km) {
 		#pragma omp simd reduction(+:sum)
 		for (int j = 0; j < N; j++) {
-			R e = km[j] ? NN_EXP(p[j] - mx) : 0;
+			R e = km[j] ? EXP(p[j] - mx) : 0;
 			p[j] = e;
 			sum += e;
 		}
 	} else {
 		#pragma omp simd reduction(+:sum)
 		for (int j = 0; j < N; j++) {
-			R e = NN_EXP(p[j] - mx);
+			R e = EXP(p[j] - mx);
 			p[j] = e;
 			sum += e;
 		}
@@ -328,8 +422,8 @@ NN_(softmax_row)(R *p, const uint8_t *km, int N)
  * P [B,H,N,N] for backward; nslots > 0 (inference): att is nslots N*N
  * blocks, one per thread, so P stays in cache. */
 static void
-NN_(attn_fwd_slots)(R *out, R *att, const R *qkv, const uint8_t *kmask, int B, int N, int d,
-		    int H, int nslots)
+attn_forward_slots(R *out, R *att, const R *qkv, const uint8_t *kmask, int B, int N, int d,
+		   int H, int nslots)
 {
 	int hd = d / H, d3 = 3 * d;
 	R scale = 1 / sqrt((R)hd);
@@ -339,26 +433,26 @@ NN_(attn_fwd_slots)(R *out, R *att, const R *qkv, const uint8_t *kmask, int B, i
 			const R *Q = qkv + (size_t)b * N * d3 + h * hd, *K = Q + d, *V = Q + 2 * d;
 			R *P = nslots ? att + (size_t)omp_get_thread_num() * N * N
 				      : att + ((size_t)b * H + h) * N * N;
-			NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, hd, scale, Q, d3, K, d3,
-				0, P, N);
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, hd, scale, Q, d3, K, d3,
+			     0, P, N);
 			for (int i = 0; i < N; i++)
-				NN_(softmax_row)(P + (size_t)i * N, kmask ? kmask + (size_t)b * N : NULL, N);
-			NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, hd, N, 1, P, N, V, d3, 0,
-				out + (size_t)b * N * d + h * hd, d);
+				softmax_row(P + (size_t)i * N, kmask ? kmask + (size_t)b * N : NULL, N);
+			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, hd, N, 1, P, N, V, d3, 0,
+			     out + (size_t)b * N * d + h * hd, d);
 		}
 }
 
 void
-NN_(attn_fwd)(R *out, R *att, const R *qkv, const uint8_t *kmask, int B, int N, int d, int H)
+nn_attn_forward(R *out, R *att, const R *qkv, const uint8_t *kmask, int B, int N, int d, int H)
 {
-	NN_(attn_fwd_slots)(out, att, qkv, kmask, B, N, d, H, 0);
+	attn_forward_slots(out, att, qkv, kmask, B, N, d, H, 0);
 }
 
-/* dqkv [B,N,3d] = beta*dqkv + gradient from dout [B,N,d] (beta 0 or 1);
- * scr holds nscr N*N blocks (one per thread). */
+/* dqkv [B,N,3d] += gradient from dout [B,N,d]; scr holds nscr N*N blocks
+ * (dP of one head, one per thread). */
 void
-NN_(attn_bwd)(R *dqkv, R beta, const R *dout, const R *qkv, const R *att, int B, int N, int d,
-	      int H, R *scr, int nscr)
+nn_attn_backward(R *dqkv, const R *dout, const R *qkv, const R *att, int B, int N, int d,
+		 int H, R *scr, int nscr)
 {
 	int hd = d / H, d3 = 3 * d;
 	R scale = 1 / sqrt((R)hd);
@@ -371,10 +465,10 @@ NN_(attn_bwd)(R *dqkv, R beta, const R *dout, const R *qkv, const R *att, int B,
 			R *dQ = dqkv + o, *dK = dQ + d, *dV = dQ + 2 * d;
 			const R *P = att + ((size_t)b * H + h) * N * N;
 			const R *dY = dout + (size_t)b * N * d + h * hd;
-			NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, hd, 1, dY, d, V, d3, 0,
-				dP, N);
-			NN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, N, hd, N, 1, P, N, dY, d, beta,
-				dV, d3);
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, hd, 1, dY, d, V, d3, 0,
+			     dP, N);
+			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, N, hd, N, 1, P, N, dY, d, 1,
+			     dV, d3);
 			for (int i = 0; i < N; i++) {
 				const R *p = P + (size_t)i * N;
 				R *g = dP + (size_t)i * N, dot = 0;
@@ -385,16 +479,17 @@ NN_(attn_bwd)(R *dqkv, R beta, const R *dout, const R *qkv, const R *att, int B,
 				for (int j = 0; j < N; j++)
 					g[j] = p[j] * (g[j] - dot) * scale;
 			}
-			NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, hd, N, 1, dP, N, K, d3, beta,
-				dQ, d3);
-			NN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, N, hd, N, 1, dP, N, Q, d3, beta,
-				dK, d3);
+			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, hd, N, 1, dP, N, K, d3, 1,
+			     dQ, d3);
+			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, N, hd, N, 1, dP, N, Q, d3, 1,
+			     dK, d3);
 		}
 }
 
 /* Naive references of the two above (tests compare them). */
 void
-NN_(attn_fwd_naive)(R *out, R *att, const R *qkv, const uint8_t *kmask, int B, int N, int d, int H)
+nn_attn_forward_naive(R *out, R *att, const R *qkv, const uint8_t *kmask, int B, int N, int d,
+		      int H)
 {
 	int hd = d / H, d3 = 3 * d;
 	R scale = 1 / sqrt((R)hd);
@@ -441,9 +536,9 @@ NN_(attn_fwd_naive)(R *out, R *att, const R *qkv, const uint8_t *kmask, int B, i
 		}
 }
 
-/* dqkv [B,N,3d] += gradient from dout [B,N,d]. */
 void
-NN_(attn_bwd_naive)(R *dqkv, const R *dout, const R *qkv, const R *att, int B, int N, int d, int H)
+nn_attn_backward_naive(R *dqkv, const R *dout, const R *qkv, const R *att, int B, int N, int d,
+		       int H)
 {
 	int hd = d / H, d3 = 3 * d;
 	R scale = 1 / sqrt((R)hd);
@@ -493,7 +588,7 @@ NN_(attn_bwd_naive)(R *dqkv, const R *dout, const R *qkv, const R *att, int B, i
 #define L2_EPS ((R)1e-12)
 
 void
-NN_(l2n_fwd)(R *y, R *norm, const R *x, int B, int C)
+nn_l2norm_forward(R *y, R *norm, const R *x, int B, int C)
 {
 	for (int b = 0; b < B; b++) {
 		R s = 0;
@@ -507,7 +602,7 @@ NN_(l2n_fwd)(R *y, R *norm, const R *x, int B, int C)
 }
 
 void
-NN_(l2n_bwd)(R *dx, const R *dy, const R *y, const R *norm, int B, int C)
+nn_l2norm_backward(R *dx, const R *dy, const R *y, const R *norm, int B, int C)
 {
 	for (int b = 0; b < B; b++) {
 		const R *yb = y + (size_t)b * C, *g = dy + (size_t)b * C;
@@ -528,7 +623,7 @@ NN_(l2n_bwd)(R *dx, const R *dy, const R *y, const R *norm, int B, int C)
 #define LN100 4.605170185988092
 
 double
-NN_(cma_fwd)(R *logits, R *prow, R *pcol, const R *en, const R *tn, R s, int B, int C)
+nn_infonce_forward(R *logits, R *prow, R *pcol, const R *en, const R *tn, R s, int B, int C)
 {
 	R sc = exp(s < (R)LN100 ? s : (R)LN100);
 	for (int i = 0; i < B; i++)
@@ -560,8 +655,8 @@ NN_(cma_fwd)(R *logits, R *prow, R *pcol, const R *en, const R *tn, R s, int B, 
 }
 
 void
-NN_(cma_bwd)(R *den, R *dtn, R *ds, const R *logits, const R *prow, const R *pcol,
-	     const R *en, const R *tn, R s, double dl, int B, int C)
+nn_infonce_backward(R *den, R *dtn, R *ds, const R *logits, const R *prow, const R *pcol,
+		    const R *en, const R *tn, R s, double dl, int B, int C)
 {
 	R sc = exp(s < (R)LN100 ? s : (R)LN100);
 	R k = (R)(dl * 0.5 / B), dss = 0;
@@ -580,7 +675,7 @@ NN_(cma_bwd)(R *den, R *dtn, R *ds, const R *logits, const R *prow, const R *pco
 }
 
 double
-NN_(mse_fwd)(const R *pred, const R *target, const double *w, int M, int P)
+nn_mse_forward(const R *pred, const R *target, const double *w, int M, int P)
 {
 	double loss = 0;
 	for (int m = 0; m < M; m++) {
@@ -597,7 +692,8 @@ NN_(mse_fwd)(const R *pred, const R *target, const double *w, int M, int P)
 }
 
 void
-NN_(mse_bwd)(R *dpred, const R *pred, const R *target, const double *w, double dl, int M, int P)
+nn_mse_backward(R *dpred, const R *pred, const R *target, const double *w, double dl, int M,
+		int P)
 {
 	#pragma omp parallel for schedule(static)
 	for (int m = 0; m < M; m++) {
@@ -611,7 +707,7 @@ NN_(mse_bwd)(R *dpred, const R *pred, const R *target, const double *w, double d
 }
 
 void
-NN_(pool_fwd)(R *out, const R *in, const uint8_t *mask, int B, int N, int C)
+nn_pool_forward(R *out, const R *in, const uint8_t *mask, int B, int N, int C)
 {
 	for (int b = 0; b < B; b++) {
 		R *o = out + (size_t)b * C;
@@ -632,7 +728,7 @@ NN_(pool_fwd)(R *out, const R *in, const uint8_t *mask, int B, int N, int C)
 }
 
 void
-NN_(pool_bwd)(R *din, const R *dout, const uint8_t *mask, int B, int N, int C)
+nn_pool_backward(R *din, const R *dout, const uint8_t *mask, int B, int N, int C)
 {
 	for (int b = 0; b < B; b++) {
 		int cnt = 0;
@@ -650,6 +746,7 @@ NN_(pool_bwd)(R *din, const R *dout, const uint8_t *mask, int B, int N, int C)
 	}
 }
 
+
 /* ---- parameter layout ---------------------------------------------------- */
 
 typedef struct {
@@ -657,11 +754,11 @@ typedef struct {
 	R *base;
 	size_t off;
 	int err;
-} NN_(lctx);
+} lctx;
 
 static R *
-NN_(take)(NN_(lctx) *L, int branch, int init, int ndim, int64_t s0, int64_t s1,
-	  const char *fmt, ...)
+take_param(lctx *L, int branch, int init, int ndim, int64_t s0, int64_t s1,
+	   const char *fmt, ...)
 {
 	size_t n = (size_t)s0 * (ndim == 2 ? (size_t)s1 : 1);
 	R *p = L->base ? L->base + L->off : NULL;
@@ -698,193 +795,208 @@ NN_(take)(NN_(lctx) *L, int branch, int init, int ndim, int64_t s0, int64_t s1,
 }
 
 static void
-NN_(take_block)(NN_(lctx) *L, NN_(blockp) *b, const char *pre, int i, int d, int mlp, int br)
+take_block(lctx *L, nn_block_params *b, const char *pre, int i, int d, int mlp, int br)
 {
-	b->ln1w = NN_(take)(L, br, NN_INIT_ONE, 1, d, 0, "%s.blocks.%d.ln1.weight", pre, i);
-	b->ln1b = NN_(take)(L, br, NN_INIT_ZERO, 1, d, 0, "%s.blocks.%d.ln1.bias", pre, i);
-	b->qkvw = NN_(take)(L, br, NN_INIT_NORMAL, 2, 3 * d, d, "%s.blocks.%d.attn.qkv.weight", pre, i);
-	b->qkvb = NN_(take)(L, br, NN_INIT_ZERO, 1, 3 * d, 0, "%s.blocks.%d.attn.qkv.bias", pre, i);
-	b->projw = NN_(take)(L, br, NN_INIT_NORMAL, 2, d, d, "%s.blocks.%d.attn.proj.weight", pre, i);
-	b->projb = NN_(take)(L, br, NN_INIT_ZERO, 1, d, 0, "%s.blocks.%d.attn.proj.bias", pre, i);
-	b->ln2w = NN_(take)(L, br, NN_INIT_ONE, 1, d, 0, "%s.blocks.%d.ln2.weight", pre, i);
-	b->ln2b = NN_(take)(L, br, NN_INIT_ZERO, 1, d, 0, "%s.blocks.%d.ln2.bias", pre, i);
-	b->fc1w = NN_(take)(L, br, NN_INIT_NORMAL, 2, mlp, d, "%s.blocks.%d.mlp.fc1.weight", pre, i);
-	b->fc1b = NN_(take)(L, br, NN_INIT_ZERO, 1, mlp, 0, "%s.blocks.%d.mlp.fc1.bias", pre, i);
-	b->fc2w = NN_(take)(L, br, NN_INIT_NORMAL, 2, d, mlp, "%s.blocks.%d.mlp.fc2.weight", pre, i);
-	b->fc2b = NN_(take)(L, br, NN_INIT_ZERO, 1, d, 0, "%s.blocks.%d.mlp.fc2.bias", pre, i);
+	b->ln1w = take_param(L, br, NN_INIT_ONE, 1, d, 0, "%s.blocks.%d.ln1.weight", pre, i);
+	b->ln1b = take_param(L, br, NN_INIT_ZERO, 1, d, 0, "%s.blocks.%d.ln1.bias", pre, i);
+	b->qkvw = take_param(L, br, NN_INIT_NORMAL, 2, 3 * d, d, "%s.blocks.%d.attn.qkv.weight", pre, i);
+	b->qkvb = take_param(L, br, NN_INIT_ZERO, 1, 3 * d, 0, "%s.blocks.%d.attn.qkv.bias", pre, i);
+	b->projw = take_param(L, br, NN_INIT_NORMAL, 2, d, d, "%s.blocks.%d.attn.proj.weight", pre, i);
+	b->projb = take_param(L, br, NN_INIT_ZERO, 1, d, 0, "%s.blocks.%d.attn.proj.bias", pre, i);
+	b->ln2w = take_param(L, br, NN_INIT_ONE, 1, d, 0, "%s.blocks.%d.ln2.weight", pre, i);
+	b->ln2b = take_param(L, br, NN_INIT_ZERO, 1, d, 0, "%s.blocks.%d.ln2.bias", pre, i);
+	b->fc1w = take_param(L, br, NN_INIT_NORMAL, 2, mlp, d, "%s.blocks.%d.mlp.fc1.weight", pre, i);
+	b->fc1b = take_param(L, br, NN_INIT_ZERO, 1, mlp, 0, "%s.blocks.%d.mlp.fc1.bias", pre, i);
+	b->fc2w = take_param(L, br, NN_INIT_NORMAL, 2, d, mlp, "%s.blocks.%d.mlp.fc2.weight", pre, i);
+	b->fc2b = take_param(L, br, NN_INIT_ZERO, 1, d, 0, "%s.blocks.%d.mlp.fc2.bias", pre, i);
 }
 
 int
-NN_(layout)(const mrt_nn_config *c, R *base, NN_(params) *p, nn_table *t)
+nn_layout(const mrt_nn_config *c, R *base, nn_params *p, nn_table *t)
 {
-	NN_(lctx) L = { t, base, 0, 0 };
-	NN_(params) dummy;
+	lctx L = { t, base, 0, 0 };
+	nn_params dummy;
 	int nt = mrt_nn_ntime(c), d = c->ecg_d, dd = c->dec_d, td = c->txt_d;
 	if (!p)
 		p = &dummy;
 	memset(p, 0, sizeof *p);
-	p->patch_w = NN_(take)(&L, NN_SHARED, NN_INIT_NORMAL, 2, d, c->patch, "ecg.patch.weight");
-	p->patch_b = NN_(take)(&L, NN_SHARED, NN_INIT_ZERO, 1, d, 0, "ecg.patch.bias");
-	p->etime = NN_(take)(&L, NN_SHARED, NN_INIT_NORMAL, 2, nt, d, "ecg.time_pos");
-	p->elead = NN_(take)(&L, NN_SHARED, NN_INIT_NORMAL, 2, c->leads, d, "ecg.lead_emb");
+	p->patch_w = take_param(&L, NN_SHARED, NN_INIT_NORMAL, 2, d, c->patch, "ecg.patch.weight");
+	p->patch_b = take_param(&L, NN_SHARED, NN_INIT_ZERO, 1, d, 0, "ecg.patch.bias");
+	p->etime = take_param(&L, NN_SHARED, NN_INIT_NORMAL, 2, nt, d, "ecg.time_pos");
+	p->elead = take_param(&L, NN_SHARED, NN_INIT_NORMAL, 2, c->leads, d, "ecg.lead_emb");
 	for (int i = 0; i < c->ecg_layers; i++)
-		NN_(take_block)(&L, &p->eb[i], "ecg", i, d, c->ecg_mlp, NN_SHARED);
-	p->eln_w = NN_(take)(&L, NN_SHARED, NN_INIT_ONE, 1, d, 0, "ecg.ln.weight");
-	p->eln_b = NN_(take)(&L, NN_SHARED, NN_INIT_ZERO, 1, d, 0, "ecg.ln.bias");
-	p->eproj = NN_(take)(&L, NN_CMA, NN_INIT_NORMAL, 2, c->proj, d, "ecg.proj.weight");
-	p->din_w = NN_(take)(&L, NN_REC, NN_INIT_NORMAL, 2, dd, d, "dec.in.weight");
-	p->din_b = NN_(take)(&L, NN_REC, NN_INIT_ZERO, 1, dd, 0, "dec.in.bias");
-	p->mask_tok = NN_(take)(&L, NN_REC, NN_INIT_NORMAL, 1, dd, 0, "dec.mask_token");
-	p->dtime = NN_(take)(&L, NN_REC, NN_INIT_NORMAL, 2, nt, dd, "dec.time_pos");
-	p->dlead = NN_(take)(&L, NN_REC, NN_INIT_NORMAL, 2, c->leads, dd, "dec.lead_emb");
+		take_block(&L, &p->eb[i], "ecg", i, d, c->ecg_mlp, NN_SHARED);
+	p->eln_w = take_param(&L, NN_SHARED, NN_INIT_ONE, 1, d, 0, "ecg.ln.weight");
+	p->eln_b = take_param(&L, NN_SHARED, NN_INIT_ZERO, 1, d, 0, "ecg.ln.bias");
+	p->eproj = take_param(&L, NN_CMA, NN_INIT_NORMAL, 2, c->proj, d, "ecg.proj.weight");
+	p->din_w = take_param(&L, NN_REC, NN_INIT_NORMAL, 2, dd, d, "dec.in.weight");
+	p->din_b = take_param(&L, NN_REC, NN_INIT_ZERO, 1, dd, 0, "dec.in.bias");
+	p->mask_tok = take_param(&L, NN_REC, NN_INIT_NORMAL, 1, dd, 0, "dec.mask_token");
+	p->dtime = take_param(&L, NN_REC, NN_INIT_NORMAL, 2, nt, dd, "dec.time_pos");
+	p->dlead = take_param(&L, NN_REC, NN_INIT_NORMAL, 2, c->leads, dd, "dec.lead_emb");
 	for (int i = 0; i < c->dec_layers; i++)
-		NN_(take_block)(&L, &p->db[i], "dec", i, dd, c->dec_mlp, NN_REC);
-	p->dln_w = NN_(take)(&L, NN_REC, NN_INIT_ONE, 1, dd, 0, "dec.ln.weight");
-	p->dln_b = NN_(take)(&L, NN_REC, NN_INIT_ZERO, 1, dd, 0, "dec.ln.bias");
-	p->dout_w = NN_(take)(&L, NN_REC, NN_INIT_NORMAL, 2, c->patch, dd, "dec.out.weight");
-	p->dout_b = NN_(take)(&L, NN_REC, NN_INIT_ZERO, 1, c->patch, 0, "dec.out.bias");
-	p->tok_emb = NN_(take)(&L, NN_CMA, NN_INIT_NORMAL, 2, c->txt_vocab, td, "txt.tok_emb");
-	p->tpos = NN_(take)(&L, NN_CMA, NN_INIT_NORMAL, 2, c->txt_len, td, "txt.pos");
+		take_block(&L, &p->db[i], "dec", i, dd, c->dec_mlp, NN_REC);
+	p->dln_w = take_param(&L, NN_REC, NN_INIT_ONE, 1, dd, 0, "dec.ln.weight");
+	p->dln_b = take_param(&L, NN_REC, NN_INIT_ZERO, 1, dd, 0, "dec.ln.bias");
+	p->dout_w = take_param(&L, NN_REC, NN_INIT_NORMAL, 2, c->patch, dd, "dec.out.weight");
+	p->dout_b = take_param(&L, NN_REC, NN_INIT_ZERO, 1, c->patch, 0, "dec.out.bias");
+	p->tok_emb = take_param(&L, NN_CMA, NN_INIT_NORMAL, 2, c->txt_vocab, td, "txt.tok_emb");
+	p->tpos = take_param(&L, NN_CMA, NN_INIT_NORMAL, 2, c->txt_len, td, "txt.pos");
 	for (int i = 0; i < c->txt_layers; i++)
-		NN_(take_block)(&L, &p->tb[i], "txt", i, td, c->txt_mlp, NN_CMA);
-	p->tln_w = NN_(take)(&L, NN_CMA, NN_INIT_ONE, 1, td, 0, "txt.ln.weight");
-	p->tln_b = NN_(take)(&L, NN_CMA, NN_INIT_ZERO, 1, td, 0, "txt.ln.bias");
-	p->tproj = NN_(take)(&L, NN_CMA, NN_INIT_NORMAL, 2, c->proj, td, "txt.proj.weight");
-	p->logit_scale = NN_(take)(&L, NN_CMA, NN_INIT_LOGIT, 1, 1, 0, "logit_scale");
+		take_block(&L, &p->tb[i], "txt", i, td, c->txt_mlp, NN_CMA);
+	p->tln_w = take_param(&L, NN_CMA, NN_INIT_ONE, 1, td, 0, "txt.ln.weight");
+	p->tln_b = take_param(&L, NN_CMA, NN_INIT_ZERO, 1, td, 0, "txt.ln.bias");
+	p->tproj = take_param(&L, NN_CMA, NN_INIT_NORMAL, 2, c->proj, td, "txt.proj.weight");
+	p->logit_scale = take_param(&L, NN_CMA, NN_INIT_LOGIT, 1, 1, 0, "logit_scale");
 	return L.err;
 }
 
-/* ---- activation layout ---------------------------------------------------- */
 
-typedef struct {
-	R *base;
-	size_t off;
-} NN_(actx);
+/* ---- towers ------------------------------------------------------------------ */
 
-static R *
-NN_(abuf)(NN_(actx) *A, size_t n)
-{
-	R *p = A->base ? A->base + A->off : NULL;
-	A->off += (n + 15) & ~(size_t)15;   /* 64-byte aligned pieces */
-	return p;
-}
-
+/* Lay out a tower's activations for B sequences of N tokens.  shared
+ * (inference): every block uses block 0's buffers and attention keeps one
+ * N*N block per thread instead of the probabilities. */
 static void
-NN_(tact_layout)(NN_(actx) *A, NN_(tact) *a, int B, int N, int d, int H, int mlp, int L,
-		 int shared)
+tower_acts_layout(arena *A, nn_tower_acts *a, int B, int N, int d, int H, int mlp, int L,
+		  int shared)
 {
 	size_t T = (size_t)B * N;
 	a->B = B, a->N = N, a->d = d, a->H = H, a->mlp = mlp, a->L = L;
 	a->nslots = shared ? omp_get_max_threads() : 0;
-	a->x0 = NN_(abuf)(A, T * d);
+	a->x0 = take_buf(A, T * d);
 	for (int l = 0; l < L; l++) {
-		NN_(bact) *b = &a->b[l];
+		nn_block_acts *b = &a->b[l];
 		if (shared && l > 0) {
 			*b = a->b[0];
 			continue;
 		}
 		/* one LayerNorm output buffer per tower, for ln1 and ln2 of every
 		 * block: backward recomputes them from the kept mean and rstd */
-		b->ln1 = l ? a->b[0].ln1 : NN_(abuf)(A, T * d);
-		b->ln1m = NN_(abuf)(A, T);
-		b->ln1r = NN_(abuf)(A, T);
-		b->qkv = NN_(abuf)(A, T * 3 * d);
-		/* inference keeps no probabilities: one N*N block per thread */
-		b->att = NN_(abuf)(A, shared ? (size_t)a->nslots * N * N : T * N * H);
-		b->atty = NN_(abuf)(A, T * d);
-		b->res1 = NN_(abuf)(A, T * d);
+		b->ln1 = l ? a->b[0].ln1 : take_buf(A, T * d);
+		b->ln1m = take_buf(A, T);
+		b->ln1r = take_buf(A, T);
+		b->qkv = take_buf(A, T * 3 * d);
+		b->att = take_buf(A, shared ? (size_t)a->nslots * N * N : T * N * H);
+		b->atty = take_buf(A, T * d);
+		b->res1 = take_buf(A, T * d);
 		b->ln2 = b->ln1;
-		b->ln2m = NN_(abuf)(A, T);
-		b->ln2r = NN_(abuf)(A, T);
-		b->fc1 = NN_(abuf)(A, T * mlp);
+		b->ln2m = take_buf(A, T);
+		b->ln2r = take_buf(A, T);
+		b->fc1 = take_buf(A, T * mlp);
 		/* one GELU output buffer per tower: backward recomputes it */
-		b->gel = l ? a->b[0].gel : NN_(abuf)(A, T * mlp);
-		b->out = NN_(abuf)(A, T * d);
+		b->gel = l ? a->b[0].gel : take_buf(A, T * mlp);
+		b->out = take_buf(A, T * d);
 	}
-	a->lnf = NN_(abuf)(A, T * d);
-	a->lnfm = NN_(abuf)(A, T);
-	a->lnfr = NN_(abuf)(A, T);
+	a->lnf = take_buf(A, T * d);
+	a->lnfm = take_buf(A, T);
+	a->lnfr = take_buf(A, T);
 }
 
-static NN_(tower)
-NN_(tw)(NN_(params) *p, const mrt_nn_config *c, int which)
+/* The weights (p = the parameters) or gradients (p = the gradients) of a
+ * tower. */
+static nn_tower
+tower_view(nn_params *p, const mrt_nn_config *c, enum nn_tower_id which)
 {
-	NN_(tower) w;
-	if (which == 0)
-		w = (NN_(tower)){ c->ecg_layers, c->ecg_d, c->ecg_heads, c->ecg_mlp, p->eb,
-				  p->eln_w, p->eln_b };
-	else if (which == 1)
-		w = (NN_(tower)){ c->dec_layers, c->dec_d, c->dec_heads, c->dec_mlp, p->db,
-				  p->dln_w, p->dln_b };
-	else
-		w = (NN_(tower)){ c->txt_layers, c->txt_d, c->txt_heads, c->txt_mlp, p->tb,
-				  p->tln_w, p->tln_b };
-	return w;
+	switch (which) {
+	case NN_TOWER_ECG:
+		return (nn_tower){ c->ecg_layers, c->ecg_d, c->ecg_heads, c->ecg_mlp, p->eb,
+				   p->eln_w, p->eln_b };
+	case NN_TOWER_DEC:
+		return (nn_tower){ c->dec_layers, c->dec_d, c->dec_heads, c->dec_mlp, p->db,
+				   p->dln_w, p->dln_b };
+	default:
+		return (nn_tower){ c->txt_layers, c->txt_d, c->txt_heads, c->txt_mlp, p->tb,
+				   p->tln_w, p->tln_b };
+	}
 }
 
-/* Blocks and final LayerNorm on a->x0 for B sequences of a->N tokens. */
+/* Blocks and final LayerNorm on a->x0 [B*N, d] into a->lnf. */
 static void
-NN_(tower_fwd)(const NN_(tower) *w, NN_(tact) *a, int B, const uint8_t *kmask)
+tower_forward(nn_tower_acts *a, const nn_tower *w, int B, const uint8_t *kmask)
 {
 	int N = a->N, d = w->d, mlp = w->mlp, T = B * N;
 	const R *x = a->x0;
 	for (int l = 0; l < w->L; l++) {
-		NN_(bact) *b = &a->b[l];
-		const NN_(blockp) *p = &w->b[l];
-		NN_(ln_fwd)(b->ln1, b->ln1m, b->ln1r, x, p->ln1w, p->ln1b, T, d);
-		NN_(linear_fwd)(b->qkv, b->ln1, p->qkvw, p->qkvb, T, d, 3 * d);
-		NN_(attn_fwd_slots)(b->atty, b->att, b->qkv, kmask, B, N, d, w->H, a->nslots);
-		NN_(linear_fwd_res)(b->res1, b->atty, p->projw, p->projb, x, T, d, d);
-		NN_(ln_fwd)(b->ln2, b->ln2m, b->ln2r, b->res1, p->ln2w, p->ln2b, T, d);
-		NN_(linear_fwd)(b->fc1, b->ln2, p->fc1w, p->fc1b, T, d, mlp);
-		NN_(gelu_fwd)(b->gel, b->fc1, (size_t)T * mlp);
+		nn_block_acts *b = &a->b[l];
+		const nn_block_params *p = &w->b[l];
+		nn_layernorm_forward(b->ln1, b->ln1m, b->ln1r, x, p->ln1w, p->ln1b, T, d);
+		nn_linear_forward(b->qkv, b->ln1, p->qkvw, p->qkvb, T, d, 3 * d);
+		attn_forward_slots(b->atty, b->att, b->qkv, kmask, B, N, d, w->H, a->nslots);
+		linear_forward_res(b->res1, b->atty, p->projw, p->projb, x, T, d, d);
+		nn_layernorm_forward(b->ln2, b->ln2m, b->ln2r, b->res1, p->ln2w, p->ln2b, T, d);
+		nn_linear_forward(b->fc1, b->ln2, p->fc1w, p->fc1b, T, d, mlp);
+		nn_gelu_forward(b->gel, b->fc1, (size_t)T * mlp);
 		/* b->out may alias x (inference): x is not read after res1 */
-		NN_(linear_fwd_res)(b->out, b->gel, p->fc2w, p->fc2b, b->res1, T, mlp, d);
+		linear_forward_res(b->out, b->gel, p->fc2w, p->fc2b, b->res1, T, mlp, d);
 		x = b->out;
 	}
-	NN_(ln_fwd)(a->lnf, a->lnfm, a->lnfr, x, w->lnw, w->lnb, T, d);
+	nn_layernorm_forward(a->lnf, a->lnfm, a->lnfr, x, w->lnw, w->lnb, T, d);
 }
 
-/* Backward from dlnf [T,d]; returns the gradient of a->x0 (in n->s1,
- * valid until the next tower_bwd). */
-static R *
-NN_(tower_bwd)(NN_(net) *n, const NN_(tower) *w, const NN_(tower) *g, NN_(tact) *a, int B,
-	       const R *dlnf)
+/* The activation gradients inside one block of T tokens: the scratch bscr
+ * of tower_backward, cut in this order. */
+typedef struct {
+	R *dgel, *dfc1;                 /* [T,mlp] */
+	R *dln2, *datty;                /* [T,d] */
+	R *dqkv;                        /* [T,3d] */
+	R *dln1;                        /* [T,d] */
+} block_grads;
+
+/* Cut bscr (base NULL: measure); returns the elements used. */
+static size_t
+block_grads_cut(block_grads *g, R *base, size_t T, int d, int mlp)
+{
+	arena A = { base, 0 };
+	g->dgel = take_buf(&A, T * mlp);
+	g->dfc1 = take_buf(&A, T * mlp);
+	g->dln2 = take_buf(&A, T * d);
+	g->datty = take_buf(&A, T * d);
+	g->dqkv = take_buf(&A, T * 3 * d);
+	g->dln1 = take_buf(&A, T * d);
+	return A.off;
+}
+
+/* Backward of tower_forward from a->dlnf: accumulates into the tower's
+ * gradients g and into a->dx, the gradient of x0 when it returns.  bscr:
+ * the block scratch (zeroed here before each block), ascr: nscr N*N
+ * attention blocks. */
+static void
+tower_backward(const nn_tower *g, nn_tower_acts *a, const nn_tower *w, int B, R *bscr, R *ascr,
+	       int nscr)
 {
 	int N = a->N, d = w->d, mlp = w->mlp, T = B * N;
-	size_t Td = (size_t)T * d;
-	R *dx = n->s1, *dt = n->s2, *big1 = n->s3, *big2 = n->s4;
 	const R *xl = w->L ? a->b[w->L - 1].out : a->x0;
-	memset(dx, 0, Td * sizeof *dx);
-	NN_(ln_bwd)(dx, g->lnw, g->lnb, dlnf, xl, a->lnfm, a->lnfr, w->lnw, T, d);
+	R *dx = a->dx;
+	nn_layernorm_backward(dx, g->lnw, g->lnb, a->dlnf, xl, a->lnfm, a->lnfr, w->lnw, T, d);
 	for (int l = w->L - 1; l >= 0; l--) {
-		NN_(bact) *b = &a->b[l];
-		const NN_(blockp) *p = &w->b[l];
-		const NN_(blockp) *q = &g->b[l];
+		nn_block_acts *b = &a->b[l];
+		const nn_block_params *p = &w->b[l], *q = &g->b[l];
 		const R *xin = l ? a->b[l - 1].out : a->x0;
-		/* dx: gradient of b->out, which is also that of res1 */
-		/* activation gradients are overwritten (beta 0), parameter
-		 * gradients accumulate */
-		NN_(gelu_fwd)(big2, b->fc1, (size_t)T * mlp);
-		NN_(linear_bwd_beta)(big1, 0, q->fc2w, q->fc2b, dx, big2, p->fc2w, T, mlp, d);
-		NN_(gelu_bwd)(big2, b->fc1, big1, (size_t)T * mlp);
-		NN_(ln_apply)(b->ln2, b->res1, b->ln2m, b->ln2r, p->ln2w, p->ln2b, T, d);
-		NN_(linear_bwd_beta)(dt, 0, q->fc1w, q->fc1b, big2, b->ln2, p->fc1w, T, d, mlp);
-		NN_(ln_bwd)(dx, q->ln2w, q->ln2b, dt, b->res1, b->ln2m, b->ln2r, p->ln2w, T, d);
-		NN_(linear_bwd_beta)(dt, 0, q->projw, q->projb, dx, b->atty, p->projw, T, d, d);
-		NN_(attn_bwd)(big1, 0, dt, b->qkv, b->att, B, N, d, w->H, n->ascr, n->nscr);
-		NN_(ln_apply)(b->ln1, xin, b->ln1m, b->ln1r, p->ln1w, p->ln1b, T, d);
-		NN_(linear_bwd_beta)(dt, 0, q->qkvw, q->qkvb, big1, b->ln1, p->qkvw, T, d, 3 * d);
-		NN_(ln_bwd)(dx, q->ln1w, q->ln1b, dt, xin, b->ln1m, b->ln1r, p->ln1w, T, d);
+		block_grads bg;
+		zero(bscr, block_grads_cut(&bg, bscr, (size_t)T, d, mlp));
+		/* dx is the gradient of b->out, which is also that of res1 */
+		nn_gelu_forward(b->gel, b->fc1, (size_t)T * mlp);
+		nn_linear_backward(bg.dgel, q->fc2w, q->fc2b, dx, b->gel, p->fc2w, T, mlp, d);
+		nn_gelu_backward(bg.dfc1, b->fc1, bg.dgel, (size_t)T * mlp);
+		layernorm_apply(b->ln2, b->res1, b->ln2m, b->ln2r, p->ln2w, p->ln2b, T, d);
+		nn_linear_backward(bg.dln2, q->fc1w, q->fc1b, bg.dfc1, b->ln2, p->fc1w, T, d, mlp);
+		nn_layernorm_backward(dx, q->ln2w, q->ln2b, bg.dln2, b->res1, b->ln2m, b->ln2r,
+				      p->ln2w, T, d);
+		nn_linear_backward(bg.datty, q->projw, q->projb, dx, b->atty, p->projw, T, d, d);
+		nn_attn_backward(bg.dqkv, bg.datty, b->qkv, b->att, B, N, d, w->H, ascr, nscr);
+		layernorm_apply(b->ln1, xin, b->ln1m, b->ln1r, p->ln1w, p->ln1b, T, d);
+		nn_linear_backward(bg.dln1, q->qkvw, q->qkvb, bg.dqkv, b->ln1, p->qkvw, T, d, 3 * d);
+		nn_layernorm_backward(dx, q->ln1w, q->ln1b, bg.dln1, xin, b->ln1m, b->ln1r, p->ln1w,
+				      T, d);
 	}
-	return dx;
 }
 
-/* ---- ECG input ------------------------------------------------------------ */
+/* ---- ECG input and embedding ------------------------------------------------ */
 
 void
-NN_(normalise)(const mrt_nn_config *c, const float *x, const uint8_t *missing, R *y,
-	       uint8_t *valid)
+nn_normalise(const mrt_nn_config *c, const float *x, const uint8_t *missing, R *y,
+	     uint8_t *valid)
 {
 	int S = c->samples, P = c->patch, nt = mrt_nn_ntime(c);
 	for (int l = 0; l < c->leads; l++) {
@@ -921,51 +1033,19 @@ NN_(normalise)(const mrt_nn_config *c, const float *x, const uint8_t *missing, R
 	}
 }
 
-/* x0 [T,d] = patch embedding of pin [T,P] + time_pos + lead_emb. */
-static void
-NN_(embed_fwd)(R *x0, const R *pin, const int32_t *tokidx, const NN_(params) *p,
-	       const mrt_nn_config *c, int T)
-{
-	int d = c->ecg_d, nt = mrt_nn_ntime(c);
-	NN_(linear_fwd)(x0, pin, p->patch_w, p->patch_b, T, c->patch, d);
-	for (int r = 0; r < T; r++) {
-		int tk = tokidx[r];
-		const R *tp = p->etime + (size_t)(tk % nt) * d, *lp = p->elead + (size_t)(tk / nt) * d;
-		R *x = x0 + (size_t)r * d;
-		for (int i = 0; i < d; i++)
-			x[i] += tp[i] + lp[i];
-	}
-}
-
-static void
-NN_(embed_bwd)(NN_(params) *g, const R *dx0, const R *pin, const int32_t *tokidx,
-	       const NN_(params) *p, const mrt_nn_config *c, int T)
-{
-	int d = c->ecg_d, nt = mrt_nn_ntime(c);
-	NN_(linear_bwd)(NULL, g->patch_w, g->patch_b, dx0, pin, p->patch_w, T, c->patch, d);
-	for (int r = 0; r < T; r++) {
-		int tk = tokidx[r];
-		R *tp = g->etime + (size_t)(tk % nt) * d, *lp = g->elead + (size_t)(tk / nt) * d;
-		const R *x = dx0 + (size_t)r * d;
-		for (int i = 0; i < d; i++) {
-			tp[i] += x[i];
-			lp[i] += x[i];
-		}
-	}
-}
-
 /* Normalise B records into xn and gather the nv tokens of each (vis, or all
- * when vis is NULL) into pin/tokidx; isvis/valid [B*np] filled if given. */
+ * when vis is NULL) into pin/tokidx; isvis/valid [B*np] filled if given.
+ * MRT_ERANGE or MRT_EINVAL (repeated index) for a bad vis. */
 static int
-NN_(ecg_prep)(NN_(net) *n, const float *sig, const uint8_t *missing, const int32_t *vis,
-	      int B, int nv, R *xn, R *pin, int32_t *tokidx, uint8_t *valid, uint8_t *isvis)
+ecg_prep(nn_net *n, const float *sig, const uint8_t *missing, const int32_t *vis, int B,
+	 int nv, R *xn, R *pin, int32_t *tokidx, uint8_t *valid, uint8_t *isvis)
 {
 	const mrt_nn_config *c = &n->c;
 	int S = c->samples, P = c->patch, np = n->np, LS = c->leads * S;
 	#pragma omp parallel for schedule(static)
 	for (int b = 0; b < B; b++)
-		NN_(normalise)(c, sig + (size_t)b * LS, missing ? missing + (size_t)b * c->leads : NULL,
-			       xn + (size_t)b * LS, valid ? valid + (size_t)b * np : NULL);
+		nn_normalise(c, sig + (size_t)b * LS, missing ? missing + (size_t)b * c->leads : NULL,
+			     xn + (size_t)b * LS, valid ? valid + (size_t)b * np : NULL);
 	if (isvis)
 		memset(isvis, 0, (size_t)B * np);
 	for (int b = 0; b < B; b++)
@@ -986,10 +1066,103 @@ NN_(ecg_prep)(NN_(net) *n, const float *sig, const uint8_t *missing, const int32
 	return 0;
 }
 
-/* Text input rows: tok_emb[tok] + pos; kmask = tok != 0. */
+/* x0 [T,d] = patch embedding of pin [T,P] + time_pos + lead_emb of the
+ * token indices tokidx [T]. */
+static void
+ecg_embed_forward(R *x0, const R *pin, const int32_t *tokidx, const nn_params *p,
+		  const mrt_nn_config *c, int T)
+{
+	int d = c->ecg_d, nt = mrt_nn_ntime(c);
+	nn_linear_forward(x0, pin, p->patch_w, p->patch_b, T, c->patch, d);
+	for (int r = 0; r < T; r++) {
+		int tk = tokidx[r];
+		const R *tp = p->etime + (size_t)(tk % nt) * d, *lp = p->elead + (size_t)(tk / nt) * d;
+		R *x = x0 + (size_t)r * d;
+		for (int i = 0; i < d; i++)
+			x[i] += tp[i] + lp[i];
+	}
+}
+
+static void
+ecg_embed_backward(nn_params *g, const R *dx0, const R *pin, const int32_t *tokidx,
+		   const nn_params *p, const mrt_nn_config *c, int T)
+{
+	int d = c->ecg_d, nt = mrt_nn_ntime(c);
+	nn_linear_backward(NULL, g->patch_w, g->patch_b, dx0, pin, p->patch_w, T, c->patch, d);
+	for (int r = 0; r < T; r++) {
+		int tk = tokidx[r];
+		R *tp = g->etime + (size_t)(tk % nt) * d, *lp = g->elead + (size_t)(tk / nt) * d;
+		const R *x = dx0 + (size_t)r * d;
+		for (int i = 0; i < d; i++) {
+			tp[i] += x[i];
+			lp[i] += x[i];
+		}
+	}
+}
+
+/* ---- decoder embedding ------------------------------------------------------
+ * The decoder's input x0 [B*np, dd]: dec.in(enc) [B*nv, dd] at the visible
+ * tokens (tokidx [B*nv]), the mask token at every other, plus time_pos and
+ * lead_emb of every token; dinout keeps dec.in(enc). */
+
+static void
+dec_embed_forward(R *x0, R *dinout, const R *enc, const int32_t *tokidx, const nn_params *p,
+		  const mrt_nn_config *c, int B)
+{
+	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), nv = mrt_nn_nvis(c), dd = c->dec_d;
+	int Te = B * nv, Td = B * np;
+	nn_linear_forward(dinout, enc, p->din_w, p->din_b, Te, c->ecg_d, dd);
+	for (int r = 0; r < Td; r++)
+		memcpy(x0 + (size_t)r * dd, p->mask_tok, (size_t)dd * sizeof *x0);
+	for (int r = 0; r < Te; r++)
+		memcpy(x0 + ((size_t)(r / nv) * np + tokidx[r]) * dd, dinout + (size_t)r * dd,
+		       (size_t)dd * sizeof *x0);
+	for (int r = 0; r < Td; r++) {
+		int k = r % np;
+		const R *tp = p->dtime + (size_t)(k % nt) * dd, *lp = p->dlead + (size_t)(k / nt) * dd;
+		R *x = x0 + (size_t)r * dd;
+		for (int i = 0; i < dd; i++)
+			x[i] += tp[i] + lp[i];
+	}
+}
+
+/* From dx0 [B*np, dd]: accumulates into the decoder embedding's gradients,
+ * ddin [B*nv, dd] (the gradient of dinout) and denc [B*nv, ecg_d]. */
+static void
+dec_embed_backward(R *denc, R *ddin, nn_params *g, const R *dx0, const R *enc,
+		   const int32_t *tokidx, const uint8_t *isvis, const nn_params *p,
+		   const mrt_nn_config *c, int B)
+{
+	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), nv = mrt_nn_nvis(c), dd = c->dec_d;
+	int Te = B * nv, Td = B * np;
+	for (int r = 0; r < Td; r++) {
+		int k = r % np;
+		R *tp = g->dtime + (size_t)(k % nt) * dd, *lp = g->dlead + (size_t)(k / nt) * dd;
+		const R *x = dx0 + (size_t)r * dd;
+		for (int i = 0; i < dd; i++) {
+			tp[i] += x[i];
+			lp[i] += x[i];
+		}
+		if (!isvis[r])
+			for (int i = 0; i < dd; i++)
+				g->mask_tok[i] += x[i];
+	}
+	for (int r = 0; r < Te; r++) {
+		const R *x = dx0 + ((size_t)(r / nv) * np + tokidx[r]) * dd;
+		R *y = ddin + (size_t)r * dd;
+		for (int i = 0; i < dd; i++)
+			y[i] += x[i];
+	}
+	nn_linear_backward(denc, g->din_w, g->din_b, ddin, enc, p->din_w, Te, c->ecg_d, dd);
+}
+
+/* ---- text embedding ------------------------------------------------------------
+ * x0 [B*L, td] = tok_emb[tok] + pos; kmask [B*L] = tok != 0; the ids are
+ * kept in ids [B*L] (may be NULL) for backward. */
+
 static int
-NN_(text_prep)(const NN_(params) *p, const mrt_nn_config *c, const int32_t *tok, int B,
-	       R *x0, uint8_t *kmask)
+text_embed_forward(R *x0, uint8_t *kmask, int32_t *ids, const int32_t *tok,
+		   const nn_params *p, const mrt_nn_config *c, int B)
 {
 	int L = c->txt_len, d = c->txt_d;
 	for (int b = 0; b < B; b++)
@@ -1003,152 +1176,32 @@ NN_(text_prep)(const NN_(params) *p, const mrt_nn_config *c, const int32_t *tok,
 			for (int i = 0; i < d; i++)
 				x[i] = e[i] + q[i];
 		}
+	if (ids)
+		memcpy(ids, tok, (size_t)B * L * sizeof *ids);
 	return 0;
 }
 
-/* ---- the network ---------------------------------------------------------- */
-
-static size_t
-NN_(zmax)(size_t a, size_t b)
+static void
+text_embed_backward(nn_params *g, const R *dx0, const int32_t *ids, const mrt_nn_config *c,
+		    int B)
 {
-	return a > b ? a : b;
-}
-
-/* Lay out (base NULL: measure) the training activations. */
-static size_t
-NN_(train_layout)(NN_(net) *n, R *base)
-{
-	const mrt_nn_config *c = &n->c;
-	NN_(actx) A = { base, 0 };
-	size_t B = (size_t)n->maxB, Te = B * n->nvis, Td = B * n->np, Tt = B * c->txt_len;
-	NN_(tact_layout)(&A, &n->ea, n->maxB, n->nvis, c->ecg_d, c->ecg_heads, c->ecg_mlp,
-			 c->ecg_layers, 0);
-	NN_(tact_layout)(&A, &n->da, n->maxB, n->np, c->dec_d, c->dec_heads, c->dec_mlp,
-			 c->dec_layers, 0);
-	NN_(tact_layout)(&A, &n->ta, n->maxB, c->txt_len, c->txt_d, c->txt_heads, c->txt_mlp,
-			 c->txt_layers, 0);
-	n->xn = NN_(abuf)(&A, B * c->leads * c->samples);
-	n->pin = NN_(abuf)(&A, Te * c->patch);
-	n->h = NN_(abuf)(&A, B * c->ecg_d);
-	n->e = NN_(abuf)(&A, B * c->proj);
-	n->en = NN_(abuf)(&A, B * c->proj);
-	n->enorm = NN_(abuf)(&A, B);
-	n->dinout = NN_(abuf)(&A, Te * c->dec_d);
-	n->pred = NN_(abuf)(&A, Td * c->patch);
-	n->target = NN_(abuf)(&A, Td * c->patch);
-	n->dpred = NN_(abuf)(&A, Td * c->patch);
-	n->tp = NN_(abuf)(&A, B * c->txt_d);
-	n->t = NN_(abuf)(&A, B * c->proj);
-	n->tn = NN_(abuf)(&A, B * c->proj);
-	n->tnorm = NN_(abuf)(&A, B);
-	n->logits = NN_(abuf)(&A, B * B);
-	n->prow = NN_(abuf)(&A, B * B);
-	n->pcol = NN_(abuf)(&A, B * B);
-	n->denc = NN_(abuf)(&A, Te * c->ecg_d);
-	n->ddec = NN_(abuf)(&A, Td * c->dec_d);
-	n->dtxt = NN_(abuf)(&A, Tt * c->txt_d);
-	n->ddin = NN_(abuf)(&A, Te * c->dec_d);
-	n->dh = NN_(abuf)(&A, B * c->ecg_d);
-	n->de = NN_(abuf)(&A, B * c->proj);
-	n->den = NN_(abuf)(&A, B * c->proj);
-	n->dtp = NN_(abuf)(&A, B * c->txt_d);
-	n->dt = NN_(abuf)(&A, B * c->proj);
-	n->dtn = NN_(abuf)(&A, B * c->proj);
-	size_t small = NN_(zmax)(NN_(zmax)(Te * c->ecg_d, Td * c->dec_d), Tt * c->txt_d);
-	size_t big = NN_(zmax)(NN_(zmax)(Te * NN_(zmax)(c->ecg_mlp, 3 * c->ecg_d),
-					 Td * NN_(zmax)(c->dec_mlp, 3 * c->dec_d)),
-			       Tt * NN_(zmax)(c->txt_mlp, 3 * c->txt_d));
-	n->s1 = NN_(abuf)(&A, small);
-	n->s2 = NN_(abuf)(&A, small);
-	n->s3 = NN_(abuf)(&A, big);
-	n->s4 = NN_(abuf)(&A, big);
-	size_t nn = NN_(zmax)(NN_(zmax)((size_t)n->nvis * n->nvis, (size_t)n->np * n->np),
-			      (size_t)c->txt_len * c->txt_len);
-	n->nscr = omp_get_max_threads();
-	n->ascr = NN_(abuf)(&A, nn * n->nscr);
-	return A.off;
-}
-
-static void *
-NN_(alloc)(size_t n)
-{
-	size_t bytes = (n * sizeof(R) + 63) & ~(size_t)63;
-	void *p = aligned_alloc(64, bytes ? bytes : 64);
-	if (p)
-		memset(p, 0, bytes);
-	return p;
-}
-
-int
-NN_(net_new)(NN_(net) **out, const mrt_nn_config *c, int maxB, int train)
-{
-	*out = NULL;
-	if (mrt_nn_config_check(c, NULL, 0) || maxB < 1)
-		return MRT_EINVAL;
-	NN_(net) *n = calloc(1, sizeof *n);
-	if (!n)
-		return MRT_ENOMEM;
-	n->c = *c;
-	n->maxB = maxB;
-	n->nt = mrt_nn_ntime(c);
-	n->np = mrt_nn_npatch(c);
-	n->nvis = mrt_nn_nvis(c);
-	n->train = train;
-	int rc = NN_(layout)(c, NULL, NULL, &n->tab);
-	if (rc)
-		goto fail;
-	rc = MRT_ENOMEM;
-	if (!(n->pmem = NN_(alloc)(n->tab.total)))
-		goto fail;
-	NN_(layout)(c, n->pmem, &n->p, NULL);
-	if (train) {
-		size_t B = (size_t)maxB;
-		if (!(n->gmem = NN_(alloc)(n->tab.total)))
-			goto fail;
-		NN_(layout)(c, n->gmem, &n->g, NULL);
-		size_t na = NN_(train_layout)(n, NULL);
-		if (!(n->amem = NN_(alloc)(na)))
-			goto fail;
-		NN_(train_layout)(n, n->amem);
-		n->valid = calloc(B * n->np, 1);
-		n->isvis = calloc(B * n->np, 1);
-		n->kmask = calloc(B * c->txt_len, 1);
-		n->tokidx = calloc(B * n->np, sizeof *n->tokidx);
-		n->wrec = calloc(B * n->np, sizeof *n->wrec);
-		if (!n->valid || !n->isvis || !n->kmask || !n->tokidx || !n->wrec)
-			goto fail;
+	int L = c->txt_len, td = c->txt_d;
+	for (int r = 0; r < B * L; r++) {
+		R *te = g->tok_emb + (size_t)ids[r] * td, *tq = g->tpos + (size_t)(r % L) * td;
+		const R *x = dx0 + (size_t)r * td;
+		for (int i = 0; i < td; i++) {
+			te[i] += x[i];
+			tq[i] += x[i];
+		}
 	}
-	*out = n;
-	return 0;
-fail:
-	NN_(net_free)(n);
-	return rc;
 }
 
-void
-NN_(net_free)(NN_(net) *n)
-{
-	if (!n)
-		return;
-	nn_table_free(&n->tab);
-	free(n->pmem);
-	free(n->gmem);
-	free(n->amem);
-	free(n->valid);
-	free(n->isvis);
-	free(n->kmask);
-	free(n->tokidx);
-	free(n->wrec);
-	free(n->imem_e);
-	free(n->imem_t);
-	free(n->itok);
-	free(n->ikm);
-	free(n);
-}
+/* ---- the reconstruction branch ------------------------------------------------ */
 
-/* Per-patch targets [B*np, P] from xn and the L_rec weights. */
+/* Per-patch targets [B*np, P] from xn and the L_rec weights; returns the
+ * number of patches in L_rec. */
 static long
-NN_(rec_targets)(NN_(net) *n, int B, int raw)
+rec_targets(nn_net *n, int B, int raw)
 {
 	int P = n->c.patch, np = n->np;
 	size_t M = (size_t)B * np;
@@ -1179,62 +1232,253 @@ NN_(rec_targets)(NN_(net) *n, int B, int raw)
 	return cnt;
 }
 
-int
-NN_(net_fwdbwd)(NN_(net) *n, const mrt_nn_batch *bt, const mrt_nn_hparams *hp,
-		mrt_nn_losses *out, int backward)
+/* Decoder embedding, decoder, dec.out, L_rec; *nrec gets the patch count. */
+static double
+rec_forward(nn_net *n, int B, int raw, long *nrec)
 {
 	const mrt_nn_config *c = &n->c;
-	int B = bt->B, nv = n->nvis, np = n->np, d = c->ecg_d, dd = c->dec_d, td = c->txt_d;
-	int L = c->txt_len, P = c->patch, nt = n->nt;
+	nn_tower_acts *a = &n->ta[NN_TOWER_DEC];
+	nn_tower w = tower_view(&n->p, c, NN_TOWER_DEC);
+	int Td = B * n->np;
+	dec_embed_forward(a->x0, n->dinout, n->ta[NN_TOWER_ECG].lnf, n->tokidx, &n->p, c, B);
+	tower_forward(a, &w, B, NULL);
+	nn_linear_forward(n->pred, a->lnf, n->p.dout_w, n->p.dout_b, Td, c->dec_d, c->patch);
+	*nrec = rec_targets(n, B, raw);
+	return nn_mse_forward(n->pred, n->target, n->wrec, Td, c->patch);
+}
+
+static void
+rec_backward(nn_net *n, int B, double lambda)
+{
+	const mrt_nn_config *c = &n->c;
+	nn_tower_acts *a = &n->ta[NN_TOWER_DEC], *ea = &n->ta[NN_TOWER_ECG];
+	nn_tower w = tower_view(&n->p, c, NN_TOWER_DEC), g = tower_view(&n->g, c, NN_TOWER_DEC);
+	int Td = B * n->np;
+	nn_mse_backward(n->dpred, n->pred, n->target, n->wrec, lambda, Td, c->patch);
+	nn_linear_backward(a->dlnf, n->g.dout_w, n->g.dout_b, n->dpred, a->lnf, n->p.dout_w, Td,
+			   c->dec_d, c->patch);
+	tower_backward(&g, a, &w, B, n->bscr, n->ascr, n->nscr);
+	dec_embed_backward(ea->dlnf, n->ddin, &n->g, a->dx, ea->lnf, n->tokidx, n->isvis, &n->p,
+			   c, B);
+}
+
+/* ---- the contrastive branch ---------------------------------------------------- */
+
+/* e = ecg.proj(mean of the encoder's tokens), the text tower on the
+ * batch's reports (text_embed_forward done), t = txt.proj(mean over
+ * non-padding tokens), both L2-normalised; L_cma. */
+static double
+cma_forward(nn_net *n, int B)
+{
+	const mrt_nn_config *c = &n->c;
+	nn_tower_acts *ea = &n->ta[NN_TOWER_ECG], *a = &n->ta[NN_TOWER_TXT];
+	nn_tower w = tower_view(&n->p, c, NN_TOWER_TXT);
+	nn_pool_forward(n->h, ea->lnf, NULL, B, n->nvis, c->ecg_d);
+	nn_linear_forward(n->e, n->h, n->p.eproj, NULL, B, c->ecg_d, c->proj);
+	nn_l2norm_forward(n->en, n->enorm, n->e, B, c->proj);
+	tower_forward(a, &w, B, n->kmask);
+	nn_pool_forward(n->tp, a->lnf, n->kmask, B, c->txt_len, c->txt_d);
+	nn_linear_forward(n->t, n->tp, n->p.tproj, NULL, B, c->txt_d, c->proj);
+	nn_l2norm_forward(n->tn, n->tnorm, n->t, B, c->proj);
+	return nn_infonce_forward(n->logits, n->prow, n->pcol, n->en, n->tn, *n->p.logit_scale, B,
+				  c->proj);
+}
+
+static void
+cma_backward(nn_net *n, int B, double lambda)
+{
+	const mrt_nn_config *c = &n->c;
+	nn_tower_acts *ea = &n->ta[NN_TOWER_ECG], *a = &n->ta[NN_TOWER_TXT];
+	nn_tower w = tower_view(&n->p, c, NN_TOWER_TXT), g = tower_view(&n->g, c, NN_TOWER_TXT);
+	int pr = c->proj;
+	nn_infonce_backward(n->den, n->dtn, n->g.logit_scale, n->logits, n->prow, n->pcol, n->en,
+			    n->tn, *n->p.logit_scale, lambda, B, pr);
+	nn_l2norm_backward(n->de, n->den, n->en, n->enorm, B, pr);
+	nn_linear_backward(n->dh, n->g.eproj, NULL, n->de, n->h, n->p.eproj, B, c->ecg_d, pr);
+	nn_pool_backward(ea->dlnf, n->dh, NULL, B, n->nvis, c->ecg_d);
+	nn_l2norm_backward(n->dt, n->dtn, n->tn, n->tnorm, B, pr);
+	nn_linear_backward(n->dtp, n->g.tproj, NULL, n->dt, n->tp, n->p.tproj, B, c->txt_d, pr);
+	nn_pool_backward(a->dlnf, n->dtp, n->kmask, B, c->txt_len, c->txt_d);
+	tower_backward(&g, a, &w, B, n->bscr, n->ascr, n->nscr);
+	text_embed_backward(&n->g, a->dx, n->tok, c, B);
+}
+
+/* ---- the network ------------------------------------------------------------- */
+
+/* Lay out (base NULL: measure) the training activations: forward
+ * activations, the activation gradients, the backward scratch. */
+static size_t
+train_layout(nn_net *n, R *base)
+{
+	const mrt_nn_config *c = &n->c;
+	arena A = { base, 0 };
+	size_t B = (size_t)n->maxB, Te = B * n->nvis, Td = B * n->np;
+	nn_tower_acts *ea = &n->ta[NN_TOWER_ECG], *da = &n->ta[NN_TOWER_DEC];
+	nn_tower_acts *ta = &n->ta[NN_TOWER_TXT];
+	tower_acts_layout(&A, ea, n->maxB, n->nvis, c->ecg_d, c->ecg_heads, c->ecg_mlp,
+			  c->ecg_layers, 0);
+	tower_acts_layout(&A, da, n->maxB, n->np, c->dec_d, c->dec_heads, c->dec_mlp,
+			  c->dec_layers, 0);
+	tower_acts_layout(&A, ta, n->maxB, c->txt_len, c->txt_d, c->txt_heads, c->txt_mlp,
+			  c->txt_layers, 0);
+	n->xn = take_buf(&A, B * c->leads * c->samples);
+	n->pin = take_buf(&A, Te * c->patch);
+	n->h = take_buf(&A, B * c->ecg_d);
+	n->e = take_buf(&A, B * c->proj);
+	n->en = take_buf(&A, B * c->proj);
+	n->enorm = take_buf(&A, B);
+	n->dinout = take_buf(&A, Te * c->dec_d);
+	n->pred = take_buf(&A, Td * c->patch);
+	n->target = take_buf(&A, Td * c->patch);
+	n->tp = take_buf(&A, B * c->txt_d);
+	n->t = take_buf(&A, B * c->proj);
+	n->tn = take_buf(&A, B * c->proj);
+	n->tnorm = take_buf(&A, B);
+	n->logits = take_buf(&A, B * B);
+	n->prow = take_buf(&A, B * B);
+	n->pcol = take_buf(&A, B * B);
+	/* activation gradients: zeroed together by nn_net_zero_grad */
+	n->grad_off = A.off;
+	for (int k = 0; k < NN_NTOWERS; k++) {
+		nn_tower_acts *a = &n->ta[k];
+		a->dlnf = take_buf(&A, B * a->N * a->d);
+		a->dx = take_buf(&A, B * a->N * a->d);
+	}
+	n->ddin = take_buf(&A, Te * c->dec_d);
+	n->dpred = take_buf(&A, Td * c->patch);
+	n->dh = take_buf(&A, B * c->ecg_d);
+	n->de = take_buf(&A, B * c->proj);
+	n->den = take_buf(&A, B * c->proj);
+	n->dtp = take_buf(&A, B * c->txt_d);
+	n->dt = take_buf(&A, B * c->proj);
+	n->dtn = take_buf(&A, B * c->proj);
+	n->grad_n = A.off - n->grad_off;
+	/* the block scratch of tower_backward, for the largest block */
+	block_grads bg;
+	size_t nb = 0;
+	for (int k = 0; k < NN_NTOWERS; k++) {
+		nn_tower_acts *a = &n->ta[k];
+		nb = zmax(nb, block_grads_cut(&bg, NULL, B * a->N, a->d, a->mlp));
+	}
+	n->bscr = take_buf(&A, nb);
+	size_t nn = zmax(zmax((size_t)n->nvis * n->nvis, (size_t)n->np * n->np),
+			 (size_t)c->txt_len * c->txt_len);
+	n->nscr = omp_get_max_threads();
+	n->ascr = take_buf(&A, nn * n->nscr);
+	return A.off;
+}
+
+static void *
+alloc(size_t n)
+{
+	size_t bytes = (n * sizeof(R) + 63) & ~(size_t)63;
+	void *p = aligned_alloc(64, bytes ? bytes : 64);
+	if (p)
+		memset(p, 0, bytes);
+	return p;
+}
+
+int
+nn_net_new(nn_net **out, const mrt_nn_config *c, int maxB, int train)
+{
+	*out = NULL;
+	if (mrt_nn_config_check(c, NULL, 0) || maxB < 1)
+		return MRT_EINVAL;
+	nn_net *n = calloc(1, sizeof *n);
+	if (!n)
+		return MRT_ENOMEM;
+	n->c = *c;
+	n->maxB = maxB;
+	n->nt = mrt_nn_ntime(c);
+	n->np = mrt_nn_npatch(c);
+	n->nvis = mrt_nn_nvis(c);
+	n->train = train;
+	int rc = nn_layout(c, NULL, NULL, &n->tab);
+	if (rc)
+		goto fail;
+	rc = MRT_ENOMEM;
+	if (!(n->pmem = alloc(n->tab.total)))
+		goto fail;
+	nn_layout(c, n->pmem, &n->p, NULL);
+	if (train) {
+		size_t B = (size_t)maxB;
+		if (!(n->gmem = alloc(n->tab.total)))
+			goto fail;
+		nn_layout(c, n->gmem, &n->g, NULL);
+		size_t na = train_layout(n, NULL);
+		if (!(n->amem = alloc(na)))
+			goto fail;
+		train_layout(n, n->amem);
+		n->valid = calloc(B * n->np, 1);
+		n->isvis = calloc(B * n->np, 1);
+		n->kmask = calloc(B * c->txt_len, 1);
+		n->tokidx = calloc(B * n->np, sizeof *n->tokidx);
+		n->tok = calloc(B * c->txt_len, sizeof *n->tok);
+		n->wrec = calloc(B * n->np, sizeof *n->wrec);
+		if (!n->valid || !n->isvis || !n->kmask || !n->tokidx || !n->tok || !n->wrec)
+			goto fail;
+	}
+	*out = n;
+	return 0;
+fail:
+	nn_net_free(n);
+	return rc;
+}
+
+void
+nn_net_free(nn_net *n)
+{
+	if (!n)
+		return;
+	nn_table_free(&n->tab);
+	free(n->pmem);
+	free(n->gmem);
+	free(n->amem);
+	free(n->valid);
+	free(n->isvis);
+	free(n->kmask);
+	free(n->tokidx);
+	free(n->tok);
+	free(n->wrec);
+	free(n->imem_e);
+	free(n->imem_t);
+	free(n->iproj);
+	free(n->itok);
+	free(n->ikm);
+	free(n);
+}
+
+int
+nn_net_forward(nn_net *n, const mrt_nn_batch *bt, const mrt_nn_hparams *hp, mrt_nn_losses *out)
+{
+	const mrt_nn_config *c = &n->c;
+	int B = bt->B;
 	int rec_on = hp->lambda_rec != 0, cma_on = hp->lambda_cma != 0;
-	int Te = B * nv, Td = B * np, Tt = B * L;
-	NN_(params) *p = &n->p, *g = &n->g;
+	nn_tower_acts *ea = &n->ta[NN_TOWER_ECG];
 	if (!n->train || B < 1 || B > n->maxB || (!rec_on && !cma_on) || !bt->sig || !bt->vis ||
 	    (cma_on && !bt->tok))
 		return MRT_EINVAL;
-	int rc = NN_(ecg_prep)(n, bt->sig, bt->missing, bt->vis, B, nv, n->xn, n->pin,
-			       n->tokidx, n->valid, n->isvis);
+	int rc = ecg_prep(n, bt->sig, bt->missing, bt->vis, B, n->nvis, n->xn, n->pin, n->tokidx,
+			  n->valid, n->isvis);
 	if (rc)
 		return rc;
-	if (cma_on && (rc = NN_(text_prep)(p, c, bt->tok, B, n->ta.x0, n->kmask)))
+	if (cma_on && (rc = text_embed_forward(n->ta[NN_TOWER_TXT].x0, n->kmask, n->tok, bt->tok,
+						&n->p, c, B)))
 		return rc;
-	NN_(tower) ew = NN_(tw)(p, c, 0), dw = NN_(tw)(p, c, 1), tw = NN_(tw)(p, c, 2);
-	NN_(embed_fwd)(n->ea.x0, n->pin, n->tokidx, p, c, Te);
-	NN_(tower_fwd)(&ew, &n->ea, B, NULL);
-	const R *enc = n->ea.lnf;
+	n->B = B;
+	n->lambda_rec = hp->lambda_rec;
+	n->lambda_cma = hp->lambda_cma;
+	nn_tower w = tower_view(&n->p, c, NN_TOWER_ECG);
+	ecg_embed_forward(ea->x0, n->pin, n->tokidx, &n->p, c, B * n->nvis);
+	tower_forward(ea, &w, B, NULL);
 	double lrec = 0, lcma = 0;
 	long nrec = 0;
-	if (rec_on) {
-		NN_(linear_fwd)(n->dinout, enc, p->din_w, p->din_b, Te, d, dd);
-		R *x0 = n->da.x0;
-		for (int r = 0; r < Td; r++)
-			memcpy(x0 + (size_t)r * dd, p->mask_tok, (size_t)dd * sizeof *x0);
-		for (int r = 0; r < Te; r++)
-			memcpy(x0 + ((size_t)(r / nv) * np + n->tokidx[r]) * dd,
-			       n->dinout + (size_t)r * dd, (size_t)dd * sizeof *x0);
-		for (int r = 0; r < Td; r++) {
-			int k = r % np;
-			const R *tp = p->dtime + (size_t)(k % nt) * dd, *lp = p->dlead + (size_t)(k / nt) * dd;
-			R *x = x0 + (size_t)r * dd;
-			for (int i = 0; i < dd; i++)
-				x[i] += tp[i] + lp[i];
-		}
-		NN_(tower_fwd)(&dw, &n->da, B, NULL);
-		NN_(linear_fwd)(n->pred, n->da.lnf, p->dout_w, p->dout_b, Td, dd, P);
-		nrec = NN_(rec_targets)(n, B, hp->raw_target);
-		lrec = NN_(mse_fwd)(n->pred, n->target, n->wrec, Td, P);
-	}
-	if (cma_on) {
-		NN_(pool_fwd)(n->h, enc, NULL, B, nv, d);
-		NN_(linear_fwd)(n->e, n->h, p->eproj, NULL, B, d, c->proj);
-		NN_(l2n_fwd)(n->en, n->enorm, n->e, B, c->proj);
-		NN_(tower_fwd)(&tw, &n->ta, B, n->kmask);
-		NN_(pool_fwd)(n->tp, n->ta.lnf, n->kmask, B, L, td);
-		NN_(linear_fwd)(n->t, n->tp, p->tproj, NULL, B, td, c->proj);
-		NN_(l2n_fwd)(n->tn, n->tnorm, n->t, B, c->proj);
-		lcma = NN_(cma_fwd)(n->logits, n->prow, n->pcol, n->en, n->tn, *p->logit_scale, B,
-				    c->proj);
-	}
+	/* the two branches read the encoder's output and nothing of each
+	 * other; backward runs them in reverse (rec, then cma) */
+	if (cma_on)
+		lcma = cma_forward(n, B);
+	if (rec_on)
+		lrec = rec_forward(n, B, hp->raw_target, &nrec);
 	if (out) {
 		memset(out, 0, sizeof *out);
 		out->rec = lrec;
@@ -1242,152 +1486,133 @@ NN_(net_fwdbwd)(NN_(net) *n, const mrt_nn_batch *bt, const mrt_nn_hparams *hp,
 		out->loss = hp->lambda_rec * lrec + hp->lambda_cma * lcma;
 		out->nrec = nrec;
 	}
-	if (!backward)
-		return 0;
-
-	memset(n->gmem, 0, n->tab.total * sizeof *n->gmem);
-	memset(n->denc, 0, (size_t)Te * d * sizeof *n->denc);
-	if (rec_on) {
-		memset(n->dpred, 0, (size_t)Td * P * sizeof *n->dpred);
-		NN_(mse_bwd)(n->dpred, n->pred, n->target, n->wrec, hp->lambda_rec, Td, P);
-		memset(n->ddec, 0, (size_t)Td * dd * sizeof *n->ddec);
-		NN_(linear_bwd)(n->ddec, g->dout_w, g->dout_b, n->dpred, n->da.lnf, p->dout_w, Td, dd, P);
-		NN_(tower) dg = NN_(tw)(g, c, 1);
-		R *dx0 = NN_(tower_bwd)(n, &dw, &dg, &n->da, B, n->ddec);
-		for (int r = 0; r < Td; r++) {
-			int k = r % np;
-			R *tp = g->dtime + (size_t)(k % nt) * dd, *lp = g->dlead + (size_t)(k / nt) * dd;
-			const R *x = dx0 + (size_t)r * dd;
-			for (int i = 0; i < dd; i++) {
-				tp[i] += x[i];
-				lp[i] += x[i];
-			}
-			if (!n->isvis[r])
-				for (int i = 0; i < dd; i++)
-					g->mask_tok[i] += x[i];
-		}
-		for (int r = 0; r < Te; r++)
-			memcpy(n->ddin + (size_t)r * dd, dx0 + ((size_t)(r / nv) * np + n->tokidx[r]) * dd,
-			       (size_t)dd * sizeof *dx0);
-		NN_(linear_bwd)(n->denc, g->din_w, g->din_b, n->ddin, enc, p->din_w, Te, d, dd);
-	}
-	if (cma_on) {
-		int pr = c->proj;
-		memset(n->den, 0, (size_t)B * pr * sizeof *n->den);
-		memset(n->dtn, 0, (size_t)B * pr * sizeof *n->dtn);
-		NN_(cma_bwd)(n->den, n->dtn, g->logit_scale, n->logits, n->prow, n->pcol, n->en, n->tn,
-			     *p->logit_scale, hp->lambda_cma, B, pr);
-		memset(n->de, 0, (size_t)B * pr * sizeof *n->de);
-		NN_(l2n_bwd)(n->de, n->den, n->en, n->enorm, B, pr);
-		memset(n->dh, 0, (size_t)B * d * sizeof *n->dh);
-		NN_(linear_bwd)(n->dh, g->eproj, NULL, n->de, n->h, p->eproj, B, d, pr);
-		NN_(pool_bwd)(n->denc, n->dh, NULL, B, nv, d);
-		memset(n->dt, 0, (size_t)B * pr * sizeof *n->dt);
-		NN_(l2n_bwd)(n->dt, n->dtn, n->tn, n->tnorm, B, pr);
-		memset(n->dtp, 0, (size_t)B * td * sizeof *n->dtp);
-		NN_(linear_bwd)(n->dtp, g->tproj, NULL, n->dt, n->tp, p->tproj, B, td, pr);
-		memset(n->dtxt, 0, (size_t)Tt * td * sizeof *n->dtxt);
-		NN_(pool_bwd)(n->dtxt, n->dtp, n->kmask, B, L, td);
-		NN_(tower) tg = NN_(tw)(g, c, 2);
-		R *dx0 = NN_(tower_bwd)(n, &tw, &tg, &n->ta, B, n->dtxt);
-		for (int r = 0; r < Tt; r++) {
-			R *te = g->tok_emb + (size_t)bt->tok[r] * td, *tq = g->tpos + (size_t)(r % L) * td;
-			const R *x = dx0 + (size_t)r * td;
-			for (int i = 0; i < td; i++) {
-				te[i] += x[i];
-				tq[i] += x[i];
-			}
-		}
-	}
-	NN_(tower) eg = NN_(tw)(g, c, 0);
-	R *dx0 = NN_(tower_bwd)(n, &ew, &eg, &n->ea, B, n->denc);
-	NN_(embed_bwd)(g, dx0, n->pin, n->tokidx, p, c, Te);
 	return 0;
 }
 
-/* ---- inference ------------------------------------------------------------ */
+void
+nn_net_zero_grad(nn_net *n)
+{
+	zero(n->gmem, n->tab.total);
+	zero(n->amem + n->grad_off, n->grad_n);
+}
 
-int
-NN_(net_encode_ecg)(NN_(net) *n, const float *sig, const uint8_t *missing, int B, R *h, R *e)
+void
+nn_net_backward(nn_net *n)
 {
 	const mrt_nn_config *c = &n->c;
-	int np = n->np, d = c->ecg_d;
+	int B = n->B;
+	nn_tower_acts *ea = &n->ta[NN_TOWER_ECG];
+	nn_tower w = tower_view(&n->p, c, NN_TOWER_ECG), g = tower_view(&n->g, c, NN_TOWER_ECG);
+	if (n->lambda_rec != 0)
+		rec_backward(n, B, n->lambda_rec);
+	if (n->lambda_cma != 0)
+		cma_backward(n, B, n->lambda_cma);
+	tower_backward(&g, ea, &w, B, n->bscr, n->ascr, n->nscr);
+	ecg_embed_backward(&n->g, ea->dx, n->pin, n->tokidx, &n->p, c, B * n->nvis);
+}
+
+/* ---- inference ------------------------------------------------------------------ */
+
+int
+nn_net_encode_ecg(nn_net *n, const float *sig, const uint8_t *missing, int B, R *h, R *e)
+{
+	const mrt_nn_config *c = &n->c;
+	int np = n->np, d = c->ecg_d, pr = c->proj;
 	if (B < 1 || B > n->maxB)
 		return MRT_EINVAL;
 	if (!n->imem_e) {
-		NN_(actx) A = { NULL, 0 };
+		arena A = { NULL, 0 };
 		size_t mB = (size_t)n->maxB;
-		for (int pass = 0; pass < 2; pass++) {
-			NN_(tact_layout)(&A, &n->ie, n->maxB, np, d, c->ecg_heads, c->ecg_mlp,
-					 c->ecg_layers, 1);
-			n->ixn = NN_(abuf)(&A, mB * c->leads * c->samples);
-			n->ih = NN_(abuf)(&A, mB * d);
-			n->ie_ = NN_(abuf)(&A, mB * c->proj);
-			R *nrm = NN_(abuf)(&A, mB);
-			(void)nrm;
-			if (pass == 0) {
-				if (!(A.base = NN_(alloc)(A.off)))
-					return MRT_ENOMEM;
-				A.off = 0;
-			}
-		}
-		n->imem_e = A.base;
-		if (!(n->itok = malloc(mB * np * sizeof *n->itok)))
+		tower_acts_layout(&A, &n->ie, n->maxB, np, d, c->ecg_heads, c->ecg_mlp,
+				  c->ecg_layers, 1);
+		take_buf(&A, mB * c->leads * c->samples);
+		take_buf(&A, mB * d);
+		R *mem = alloc(A.off);
+		double *v = malloc((size_t)pr * sizeof *v);
+		int32_t *tk = malloc(mB * np * sizeof *tk);
+		if (!mem || !v || !tk) {
+			free(mem), free(v), free(tk);
 			return MRT_ENOMEM;
+		}
+		A = (arena){ mem, 0 };
+		tower_acts_layout(&A, &n->ie, n->maxB, np, d, c->ecg_heads, c->ecg_mlp,
+				  c->ecg_layers, 1);
+		n->ixn = take_buf(&A, mB * c->leads * c->samples);
+		n->ih = take_buf(&A, mB * d);
 		for (size_t i = 0; i < mB * np; i++)
-			n->itok[i] = (int32_t)(i % np);
+			tk[i] = (int32_t)(i % np);
+		n->imem_e = mem, n->iproj = v, n->itok = tk;
 	}
 	/* all tokens visible: the patches are xn itself, in token order */
-	NN_(ecg_prep)(n, sig, missing, NULL, B, 0, n->ixn, NULL, NULL, NULL, NULL);
-	NN_(embed_fwd)(n->ie.x0, n->ixn, n->itok, &n->p, c, B * np);
-	NN_(tower) ew = NN_(tw)(&n->p, c, 0);
-	NN_(tower_fwd)(&ew, &n->ie, B, NULL);
-	NN_(pool_fwd)(n->ih, n->ie.lnf, NULL, B, np, d);
+	ecg_prep(n, sig, missing, NULL, B, 0, n->ixn, NULL, NULL, NULL, NULL);
+	ecg_embed_forward(n->ie.x0, n->ixn, n->itok, &n->p, c, B * np);
+	nn_tower w = tower_view(&n->p, c, NN_TOWER_ECG);
+	tower_forward(&n->ie, &w, B, NULL);
+	nn_pool_forward(n->ih, n->ie.lnf, NULL, B, np, d);
 	if (h)
 		memcpy(h, n->ih, (size_t)B * d * sizeof *h);
-	if (e) {
-		R nrm[B];
-		NN_(linear_fwd)(n->ie_, n->ih, n->p.eproj, NULL, B, d, c->proj);
-		NN_(l2n_fwd)(e, nrm, n->ie_, B, c->proj);
+	if (!e)
+		return 0;
+	/* e = W h / max(|W h|, 1e-12) one record at a time in double: a
+	 * batched product would round a row differently depending on how
+	 * many rows it has, and e would depend on the batch */
+	const R *W = n->p.eproj;
+	double *v = n->iproj;
+	for (int b = 0; b < B; b++) {
+		const R *hb = n->ih + (size_t)b * d;
+		double s = 0;
+		for (int o = 0; o < pr; o++) {
+			double a = 0;
+			for (int j = 0; j < d; j++)
+				a += (double)W[(size_t)o * d + j] * hb[j];
+			v[o] = a;
+			s += a * a;
+		}
+		s = sqrt(s);
+		if (s < 1e-12)
+			s = 1e-12;
+		for (int o = 0; o < pr; o++)
+			e[(size_t)b * pr + o] = (R)(v[o] / s);
 	}
 	return 0;
 }
 
 int
-NN_(net_encode_text)(NN_(net) *n, const int32_t *tok, int B, R *t)
+nn_net_encode_text(nn_net *n, const int32_t *tok, int B, R *t)
 {
 	const mrt_nn_config *c = &n->c;
 	int L = c->txt_len, td = c->txt_d;
 	if (B < 1 || B > n->maxB)
 		return MRT_EINVAL;
 	if (!n->imem_t) {
-		NN_(actx) A = { NULL, 0 };
+		arena A = { NULL, 0 };
 		size_t mB = (size_t)n->maxB;
-		for (int pass = 0; pass < 2; pass++) {
-			NN_(tact_layout)(&A, &n->it, n->maxB, L, td, c->txt_heads, c->txt_mlp,
-					 c->txt_layers, 1);
-			n->itp = NN_(abuf)(&A, mB * td);
-			n->it_ = NN_(abuf)(&A, mB * c->proj);
-			if (pass == 0) {
-				if (!(A.base = NN_(alloc)(A.off)))
-					return MRT_ENOMEM;
-				A.off = 0;
-			}
-		}
-		n->imem_t = A.base;
-		if (!(n->ikm = malloc(mB * L)))
+		tower_acts_layout(&A, &n->it, n->maxB, L, td, c->txt_heads, c->txt_mlp,
+				  c->txt_layers, 1);
+		take_buf(&A, mB * td);
+		take_buf(&A, mB * c->proj);
+		take_buf(&A, mB);
+		R *mem = alloc(A.off);
+		uint8_t *km = malloc(mB * L);
+		if (!mem || !km) {
+			free(mem), free(km);
 			return MRT_ENOMEM;
+		}
+		A = (arena){ mem, 0 };
+		tower_acts_layout(&A, &n->it, n->maxB, L, td, c->txt_heads, c->txt_mlp,
+				  c->txt_layers, 1);
+		n->itp = take_buf(&A, mB * td);
+		n->it_ = take_buf(&A, mB * c->proj);
+		n->itnorm = take_buf(&A, mB);
+		n->imem_t = mem, n->ikm = km;
 	}
-	int rc = NN_(text_prep)(&n->p, c, tok, B, n->it.x0, n->ikm);
+	int rc = text_embed_forward(n->it.x0, n->ikm, NULL, tok, &n->p, c, B);
 	if (rc)
 		return rc;
-	NN_(tower) tw = NN_(tw)(&n->p, c, 2);
-	NN_(tower_fwd)(&tw, &n->it, B, n->ikm);
-	NN_(pool_fwd)(n->itp, n->it.lnf, n->ikm, B, L, td);
-	R nrm[B];
-	NN_(linear_fwd)(n->it_, n->itp, n->p.tproj, NULL, B, td, c->proj);
-	NN_(l2n_fwd)(t, nrm, n->it_, B, c->proj);
+	nn_tower w = tower_view(&n->p, c, NN_TOWER_TXT);
+	tower_forward(&n->it, &w, B, n->ikm);
+	nn_pool_forward(n->itp, n->it.lnf, n->ikm, B, L, td);
+	nn_linear_forward(n->it_, n->itp, n->p.tproj, NULL, B, td, c->proj);
+	nn_l2norm_forward(t, n->itnorm, n->it_, B, c->proj);
 	return 0;
 }
-
-#undef R

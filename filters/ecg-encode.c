@@ -19,11 +19,11 @@
  * one thread: e of a batch of 16 differs in the last bits from e of the
  * same records one by one), so: h comes from the batched encoder (whose
  * products have hundreds of rows per record and agree), e = ecg.proj(h)
- * is computed here per record in double, and reports go through the text
- * tower one at a time (it is cheap next to the ECG encoder).
+ * is computed by mrt_nn_encode_ecg per record in double, and reports go
+ * through the text tower one at a time (it is cheap next to the ECG
+ * encoder).
  */
 #include <getopt.h>
-#include <math.h>
 
 #include "cli/filter.h"
 #include "nn/batch.h"
@@ -53,42 +53,6 @@ struct batch {
 /* file scope: reachable when flt_die() exits */
 static struct batch bt;
 static mrt_nn_model *model;
-
-/* ecg.proj.weight [proj, ecg_d] of the model. */
-static const float *
-proj_weight(const mrt_nn_model *m, const mrt_nn_config *c)
-{
-	for (size_t i = 0; i < mrt_nn_ntensors(m); i++) {
-		const char *name;
-		int nd;
-		int64_t sh[2];
-		float *d, *g;
-		if (mrt_nn_tensor(m, i, &name, &nd, sh, &d, &g) == 0 &&
-		    strcmp(name, "ecg.proj.weight") == 0 && nd == 2 && sh[0] == c->proj &&
-		    sh[1] == c->ecg_d)
-			return d;
-	}
-	flt_die("the model has no ecg.proj.weight [%d, %d]", c->proj, c->ecg_d);
-}
-
-/* e = W h / max(|W h|, 1e-12) for one record, in double (MODEL.md). */
-static void
-project(const float *W, const float *h, int proj, int d, float *e)
-{
-	double v[4096], s = 0;
-	for (int o = 0; o < proj; o++) {
-		double a = 0;
-		for (int j = 0; j < d; j++)
-			a += (double)W[(size_t)o * d + j] * h[j];
-		v[o] = a;
-		s += a * a;
-	}
-	s = sqrt(s);
-	if (s < 1e-12)
-		s = 1e-12;
-	for (int o = 0; o < proj; o++)
-		e[o] = (float)(v[o] / s);
-}
 
 static void *
 xmalloc(size_t n)
@@ -185,8 +149,7 @@ batch_row(struct batch *b, int i, const msgpack_object *rec, const mrt_nn_config
 
 /* Encode the batch and write its records, in order, with the new fields. */
 static void
-batch_flush(struct batch *b, const mrt_nn_config *c, const float *W, const struct opts *op,
-	    mrt_writer *w)
+batch_flush(struct batch *b, const mrt_nn_config *c, const struct opts *op, mrt_writer *w)
 {
 	static const char *const skip_ecg[] = { "h", "e", NULL },
 	    *const skip_text[] = { "t", NULL },
@@ -206,10 +169,7 @@ batch_flush(struct batch *b, const mrt_nn_config *c, const float *W, const struc
 			e = mrt_nn_encode_text(model, b->tok + (size_t)i * c->txt_len, 1,
 			    b->t + (size_t)i * c->proj);
 	else {
-		e = mrt_nn_encode_ecg(model, b->sig, b->missing, b->n, b->h, NULL);
-		for (int i = 0; i < b->n && e == 0; i++)
-			project(W, b->h + (size_t)i * c->ecg_d, c->proj, c->ecg_d,
-			    b->e + (size_t)i * c->proj);
+		e = mrt_nn_encode_ecg(model, b->sig, b->missing, b->n, b->h, b->e);
 		if (e == 0 && op->mode == RECON)
 			e = mrt_nn_reconstruct(model, b->sig, b->missing, b->vis, b->n, b->xn,
 			    b->recon);
@@ -260,7 +220,6 @@ main(int argc, char **argv)
 	struct opts op = { .batch = 64, .mode = ECG };
 	struct flt_io io;
 	const mrt_nn_config *c;
-	const float *W;
 	char err[1024];
 	int ch;
 
@@ -291,18 +250,15 @@ main(int argc, char **argv)
 	    op.mode == RECON ? MRT_NN_TRAIN : 0, err, sizeof err) != 0)
 		flt_die("%s", err);
 	c = mrt_nn_get_config(model);
-	if (c->proj > 4096)
-		flt_die("%s: projection of %d, at most 4096", op.ckpt, c->proj);
-	W = proj_weight(model, c);
 	batch_alloc(&bt, c, op.batch, op.mode);
 	flt_io_open(&io, op.in, op.out, op.force);
 	for (const msgpack_object *rec; (rec = flt_next(io.r, op.in)) != NULL;) {
 		batch_row(&bt, bt.n, rec, c, &op, io.r);
 		batch_keep(&bt, io.r);
 		if (bt.n == bt.cap)
-			batch_flush(&bt, c, W, &op, io.w);
+			batch_flush(&bt, c, &op, io.w);
 	}
-	batch_flush(&bt, c, W, &op, io.w);
+	batch_flush(&bt, c, &op, io.w);
 	flt_io_done(&io);
 	batch_free(&bt);
 	mrt_nn_free(model);

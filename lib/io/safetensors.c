@@ -612,6 +612,21 @@ mrt_st_meta(const mrt_st *st, const char *key)
 	return json_string_value(json_object_get(st->meta, key));
 }
 
+int
+mrt_st_meta_each(const mrt_st *st, int (*fn)(void *ctx, const char *key, const char *value),
+		 void *ctx)
+{
+	const char *key;
+	json_t *v;
+	int rc;
+	if (!st || !st->meta)
+		return 0;
+	json_object_foreach(st->meta, key, v)
+		if ((rc = fn(ctx, key, json_string_value(v))))
+			return rc;
+	return 0;
+}
+
 void
 mrt_st_free(mrt_st *st)
 {

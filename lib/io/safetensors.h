@@ -81,6 +81,12 @@ int mrt_st_find(const mrt_st *st, const char *name, mrt_st_tensor *out);
 /* Metadata value for key, or NULL if absent (borrowed from st). */
 const char *mrt_st_meta(const mrt_st *st, const char *key);
 
+/* Call fn(ctx, key, value) for every metadata entry (strings borrowed from
+ * st), stopping at the first non-zero return, which it returns; 0 after
+ * the last. */
+int mrt_st_meta_each(const mrt_st *st, int (*fn)(void *ctx, const char *key, const char *value),
+		     void *ctx);
+
 /* Free st (NULL allowed). */
 void mrt_st_free(mrt_st *st);
 

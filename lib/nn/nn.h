@@ -125,7 +125,9 @@ int mrt_nn_train_step(mrt_nn_model *m, const mrt_nn_batch *b, const mrt_nn_hpara
 		      mrt_nn_losses *out);
 
 /* Embeddings, all patches visible: h [B, ecg_d] (mean of final tokens) and
- * e [B, proj] L2-normalised; either may be NULL.  B <= max_batch. */
+ * e [B, proj] = ecg.proj(h) L2-normalised, computed per record in double
+ * so that e does not depend on the batch; either may be NULL.
+ * B <= max_batch. */
 int mrt_nn_encode_ecg(mrt_nn_model *m, const float *sig, const uint8_t *missing, int B,
 		      float *h, float *e);
 /* Report embeddings t [B, proj], L2-normalised.  tok [B, txt_len]. */

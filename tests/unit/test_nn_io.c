@@ -13,8 +13,7 @@
 #include <unistd.h>
 
 #include "nn/nn.h"
-#include "nn/nn_impl.h"
-#include "nn/nn_model.h"
+#include "nn/internal.h"
 #include "core/rng.h"
 
 #include "io/safetensors.h"

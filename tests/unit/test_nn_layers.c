@@ -1,6 +1,6 @@
 /*
  * test_nn_layers: every layer of lib/nn against central finite differences
- * in double precision (the double build of nn_core.inc), on odd shapes;
+ * in double precision (the double build of model.c), on odd shapes;
  * optimised kernels against the naive ones, in float and double; lead
  * normalisation and the schedule against hand-computed values.
  */
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "nn/nn.h"
-#include "nn/nn_impl.h"
+#include "nn/internal.h"
 #include "core/rng.h"
 #include "check.h"
 
@@ -84,7 +84,7 @@ static double
 lin_loss(void *p)
 {
 	lin_ctx *c = p;
-	nn_linear_fwd_d(c->out, c->in, c->w, c->b, c->T, c->I, c->O);
+	nn_linear_forward_d(c->out, c->in, c->w, c->b, c->T, c->I, c->O);
 	return dot(c->out, c->G, (size_t)c->T * c->O);
 }
 
@@ -96,21 +96,21 @@ test_linear(void)
 	c.in = rnd(nin, 1), c.w = rnd(nw, 1), c.b = rnd(c.O, 1), c.G = rnd(nout, 1);
 	c.out = zeros(nout);
 	double *din = zeros(nin), *dw = zeros(nw), *db = zeros(c.O);
-	nn_linear_bwd_d(din, dw, db, c.G, c.in, c.w, c.T, c.I, c.O);
+	nn_linear_backward_d(din, dw, db, c.G, c.in, c.w, c.T, c.I, c.O);
 	fdcheck("linear din", lin_loss, &c, c.in, din, nin);
 	fdcheck("linear dw", lin_loss, &c, c.w, dw, nw);
 	fdcheck("linear db", lin_loss, &c, c.b, db, c.O);
 	/* gemm kernels against the naive loops, starting from non-zero grads */
 	double *o2 = zeros(nout), *din2 = zeros(nin), *dw2 = zeros(nw), *db2 = zeros(c.O);
-	nn_linear_fwd_naive_d(o2, c.in, c.w, c.b, c.T, c.I, c.O);
-	nn_linear_fwd_d(c.out, c.in, c.w, c.b, c.T, c.I, c.O);
+	nn_linear_forward_naive_d(o2, c.in, c.w, c.b, c.T, c.I, c.O);
+	nn_linear_forward_d(c.out, c.in, c.w, c.b, c.T, c.I, c.O);
 	for (size_t i = 0; i < nout; i++)
 		CHECK(fabs(o2[i] - c.out[i]) < 1e-12);
 	memcpy(din2, din, nin * sizeof *din);
 	memcpy(dw2, dw, nw * sizeof *dw);
 	memcpy(db2, db, c.O * sizeof *db);
-	nn_linear_bwd_d(din, dw, db, c.G, c.in, c.w, c.T, c.I, c.O);
-	nn_linear_bwd_naive_d(din2, dw2, db2, c.G, c.in, c.w, c.T, c.I, c.O);
+	nn_linear_backward_d(din, dw, db, c.G, c.in, c.w, c.T, c.I, c.O);
+	nn_linear_backward_naive_d(din2, dw2, db2, c.G, c.in, c.w, c.T, c.I, c.O);
 	for (size_t i = 0; i < nin; i++)
 		CHECK(fabs(din[i] - din2[i]) < 1e-12);
 	for (size_t i = 0; i < nw; i++)
@@ -128,15 +128,15 @@ test_linear(void)
 		fw[i] = (float)mrt_rng_normal(&rng);
 	for (int i = 0; i < O; i++)
 		fb[i] = (float)mrt_rng_normal(&rng);
-	nn_linear_fwd_f(f1, fi, fw, fb, T, NI, O);
-	nn_linear_fwd_naive_f(f2, fi, fw, fb, T, NI, O);
+	nn_linear_forward_f(f1, fi, fw, fb, T, NI, O);
+	nn_linear_forward_naive_f(f2, fi, fw, fb, T, NI, O);
 	for (int i = 0; i < T * O; i++)
 		CHECK(fabsf(f1[i] - f2[i]) <= 1e-4f * (1 + fabsf(f2[i])));
 	float *gi1 = calloc(T * NI, sizeof(float)), *gi2 = calloc(T * NI, sizeof(float));
 	float *gw1 = calloc(O * NI, sizeof(float)), *gw2 = calloc(O * NI, sizeof(float));
 	float *gb1 = calloc(O, sizeof(float)), *gb2 = calloc(O, sizeof(float));
-	nn_linear_bwd_f(gi1, gw1, gb1, f2, fi, fw, T, NI, O);
-	nn_linear_bwd_naive_f(gi2, gw2, gb2, f2, fi, fw, T, NI, O);
+	nn_linear_backward_f(gi1, gw1, gb1, f2, fi, fw, T, NI, O);
+	nn_linear_backward_naive_f(gi2, gw2, gb2, f2, fi, fw, T, NI, O);
 	for (int i = 0; i < T * NI; i++)
 		CHECK(fabsf(gi1[i] - gi2[i]) <= 1e-3f * (1 + fabsf(gi2[i])));
 	for (int i = 0; i < O * NI; i++)
@@ -157,7 +157,7 @@ static double
 ln_loss(void *p)
 {
 	ln_ctx *c = p;
-	nn_ln_fwd_d(c->out, c->mean, c->rstd, c->in, c->w, c->b, c->T, c->C);
+	nn_layernorm_forward_d(c->out, c->mean, c->rstd, c->in, c->w, c->b, c->T, c->C);
 	return dot(c->out, c->G, (size_t)c->T * c->C);
 }
 
@@ -179,7 +179,7 @@ test_ln(void)
 	v /= c.C;
 	CHECK(fabs(c.out[3] - ((c.in[3] - m) / sqrt(v + 1e-5) * c.w[3] + c.b[3])) < 1e-12);
 	double *din = zeros(n), *dw = zeros(c.C), *db = zeros(c.C);
-	nn_ln_bwd_d(din, dw, db, c.G, c.in, c.mean, c.rstd, c.w, c.T, c.C);
+	nn_layernorm_backward_d(din, dw, db, c.G, c.in, c.mean, c.rstd, c.w, c.T, c.C);
 	fdcheck("layernorm din", ln_loss, &c, c.in, din, n);
 	fdcheck("layernorm dw", ln_loss, &c, c.w, dw, c.C);
 	fdcheck("layernorm db", ln_loss, &c, c.b, db, c.C);
@@ -195,7 +195,7 @@ static double
 gelu_loss(void *p)
 {
 	gelu_ctx *c = p;
-	nn_gelu_fwd_d(c->out, c->in, c->n);
+	nn_gelu_forward_d(c->out, c->in, c->n);
 	return dot(c->out, c->G, c->n);
 }
 
@@ -207,18 +207,18 @@ test_gelu(void)
 	double x = c.in[4];
 	CHECK(fabs(c.out[4] - 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)))) < 1e-15);
 	double *din = zeros(c.n);
-	nn_gelu_bwd_d(din, c.in, c.G, c.n);
+	nn_gelu_backward_d(din, c.in, c.G, c.n);
 	fdcheck("gelu", gelu_loss, &c, c.in, din, c.n);
 	/* the float build (fast exp) against the tanh formula in double */
 	double worst = 0, worstd = 0;
 	for (int i = -2000; i <= 2000; i++) {
-		float x = i * 0.005f, y, dy, one = 1;
+		float x = i * 0.005f, y, dy = 0, one = 1;
 		double u = sqrt(2 / M_PI) * (x + 0.044715 * (double)x * x * x), th = tanh(u);
 		double ref = 0.5 * x * (1 + th);
 		double dref = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * sqrt(2 / M_PI) *
 			      (1 + 3 * 0.044715 * (double)x * x);
-		nn_gelu_fwd_f(&y, &x, 1);
-		nn_gelu_bwd_f(&dy, &x, &one, 1);
+		nn_gelu_forward_f(&y, &x, 1);
+		nn_gelu_backward_f(&dy, &x, &one, 1);
 		worst = fmax(worst, fabs(y - ref));
 		worstd = fmax(worstd, fabs(dy - dref));
 	}
@@ -244,7 +244,7 @@ static double
 att_loss(void *p)
 {
 	att_ctx *c = p;
-	nn_attn_fwd_d(c->out, c->att, c->qkv, c->km, c->B, c->N, c->d, c->H);
+	nn_attn_forward_d(c->out, c->att, c->qkv, c->km, c->B, c->N, c->d, c->H);
 	return dot(c->out, c->G, (size_t)c->B * c->N * c->d);
 }
 
@@ -271,14 +271,14 @@ test_attn(void)
 	}
 	CHECK(c.att[((size_t)(1 * c.H + 1) * c.N + 2) * c.N + 2] == 0);
 	double *dq = zeros(nq), *scr = zeros(4 * c.N * c.N);
-	nn_attn_bwd_d(dq, 1, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
+	nn_attn_backward_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
 	fdcheck("attention (masked)", att_loss, &c, c.qkv, dq, nq);
 	/* the gemm kernels against the naive loops, accumulating */
 	double *dq2 = zeros(nq), *o2 = zeros(no), *a2 = zeros((size_t)c.B * c.H * c.N * c.N);
 	memcpy(dq2, dq, nq * sizeof *dq);
-	nn_attn_bwd_d(dq, 1, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
-	nn_attn_bwd_naive_d(dq2, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H);
-	nn_attn_fwd_naive_d(o2, a2, c.qkv, c.km, c.B, c.N, c.d, c.H);
+	nn_attn_backward_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
+	nn_attn_backward_naive_d(dq2, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H);
+	nn_attn_forward_naive_d(o2, a2, c.qkv, c.km, c.B, c.N, c.d, c.H);
 	for (size_t i = 0; i < nq; i++)
 		CHECK(fabs(dq[i] - dq2[i]) < 1e-12);
 	for (size_t i = 0; i < no; i++)
@@ -286,7 +286,7 @@ test_attn(void)
 	c.km = NULL;
 	att_loss(&c);
 	memset(dq, 0, nq * sizeof *dq);
-	nn_attn_bwd_d(dq, 1, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 2);
+	nn_attn_backward_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 2);
 	fdcheck("attention", att_loss, &c, c.qkv, dq, nq);
 	free(c.qkv), free(c.G), free(c.out), free(c.att), free(dq), free(scr);
 	free(dq2), free(o2), free(a2);
@@ -306,22 +306,21 @@ test_attn(void)
 		g[i] = (float)mrt_rng_normal(&rng);
 	for (int i = 0; i < B * N; i++)
 		km2[i] = i % N < 20 || i < N;
-	nn_attn_fwd_f(y1, p1, q, km2, B, N, d, H);
-	nn_attn_fwd_naive_f(y2, p2, q, km2, B, N, d, H);
-	nn_attn_bwd_f(d1, 1, g, q, p1, B, N, d, H, fs, 2);
-	nn_attn_bwd_naive_f(d2, g, q, p2, B, N, d, H);
+	nn_attn_forward_f(y1, p1, q, km2, B, N, d, H);
+	nn_attn_forward_naive_f(y2, p2, q, km2, B, N, d, H);
+	nn_attn_backward_f(d1, g, q, p1, B, N, d, H, fs, 2);
+	nn_attn_backward_naive_f(d2, g, q, p2, B, N, d, H);
 	double ey = 0, ed = 0;
 	for (size_t i = 0; i < fo; i++)
 		ey = fmax(ey, fabs(y1[i] - y2[i]));
 	for (size_t i = 0; i < fq; i++)
 		ed = fmax(ed, fabs(d1[i] - d2[i]));
 	CHECK(ey < 1e-5 && ed < 1e-5);
-	/* beta 0 overwrites whatever was there */
+	/* backward accumulates: a second call adds the same gradient again */
+	memcpy(d2, d1, fq * sizeof *d2);
+	nn_attn_backward_f(d1, g, q, p1, B, N, d, H, fs, 2);
 	for (size_t i = 0; i < fq; i++)
-		d2[i] = d1[i], d1[i] = NAN;
-	nn_attn_bwd_f(d1, 0, g, q, p1, B, N, d, H, fs, 2);
-	for (size_t i = 0; i < fq; i++)
-		CHECK(d1[i] == d2[i]);
+		CHECK(fabsf(d1[i] - 2 * d2[i]) <= 1e-6f * fabsf(d2[i]));
 	CHECK(p1[((size_t)(2 * H + 1) * N + 3) * N + 30] == 0);
 	printf("  attention float, gemm vs naive: max abs diff out %.1e, grad %.1e\n", ey, ed);
 	free(q), free(g), free(y1), free(y2), free(p1), free(p2), free(d1), free(d2), free(fs);
@@ -335,7 +334,7 @@ static double
 l2_loss(void *p)
 {
 	l2_ctx *c = p;
-	nn_l2n_fwd_d(c->y, c->nrm, c->x, c->B, c->C);
+	nn_l2norm_forward_d(c->y, c->nrm, c->x, c->B, c->C);
 	return dot(c->y, c->G, (size_t)c->B * c->C);
 }
 
@@ -349,7 +348,7 @@ test_l2(void)
 		s += c.y[7 + i] * c.y[7 + i];
 	CHECK(fabs(s - 1) < 1e-14);
 	double *dx = zeros(21);
-	nn_l2n_bwd_d(dx, c.G, c.y, c.nrm, c.B, c.C);
+	nn_l2norm_backward_d(dx, c.G, c.y, c.nrm, c.B, c.C);
 	fdcheck("l2 normalise", l2_loss, &c, c.x, dx, 21);
 	/* a zero row stays zero, gradient dy / 1e-12 */
 	for (int i = 0; i < 7; i++)
@@ -357,7 +356,7 @@ test_l2(void)
 	l2_loss(&c);
 	CHECK(c.y[0] == 0 && c.nrm[0] == 0);
 	memset(dx, 0, 21 * sizeof *dx);
-	nn_l2n_bwd_d(dx, c.G, c.y, c.nrm, c.B, c.C);
+	nn_l2norm_backward_d(dx, c.G, c.y, c.nrm, c.B, c.C);
 	CHECK(fabs(dx[2] - c.G[2] / 1e-12) <= 1e-6 * fabs(c.G[2] / 1e-12));
 	free(c.x), free(c.G), free(c.y), free(c.nrm), free(dx);
 }
@@ -368,7 +367,7 @@ static double
 cma_loss(void *p)
 {
 	cma_ctx *c = p;
-	return nn_cma_fwd_d(c->lg, c->pr, c->pc, c->en, c->tn, c->s, c->B, c->C);
+	return nn_infonce_forward_d(c->lg, c->pr, c->pc, c->en, c->tn, c->s, c->B, c->C);
 }
 
 static void
@@ -392,7 +391,7 @@ test_cma(void)
 		}
 	CHECK(fabs(L - ref) < 1e-12);
 	double *den = zeros(15), *dtn = zeros(15), ds = 0;
-	nn_cma_bwd_d(den, dtn, &ds, c.lg, c.pr, c.pc, c.en, c.tn, c.s, 1.0, 5, 3);
+	nn_infonce_backward_d(den, dtn, &ds, c.lg, c.pr, c.pc, c.en, c.tn, c.s, 1.0, 5, 3);
 	fdcheck("infonce de", cma_loss, &c, c.en, den, 15);
 	fdcheck("infonce dt", cma_loss, &c, c.tn, dtn, 15);
 	fdcheck("infonce ds", cma_loss, &c, &c.s, &ds, 1);
@@ -404,7 +403,7 @@ test_cma(void)
 	c.s = 5.0;
 	cma_loss(&c);
 	ds = 0;
-	nn_cma_bwd_d(den, dtn, &ds, c.lg, c.pr, c.pc, c.en, c.tn, c.s, 1.0, 5, 3);
+	nn_infonce_backward_d(den, dtn, &ds, c.lg, c.pr, c.pc, c.en, c.tn, c.s, 1.0, 5, 3);
 	CHECK(ds == 0);
 	free(c.en), free(c.tn), free(c.lg), free(c.pr), free(c.pc), free(den), free(dtn);
 }
@@ -415,7 +414,7 @@ static double
 mse_loss(void *p)
 {
 	mse_ctx *c = p;
-	return nn_mse_fwd_d(c->pred, c->tgt, c->w, c->M, c->P);
+	return nn_mse_forward_d(c->pred, c->tgt, c->w, c->M, c->P);
 }
 
 static void
@@ -430,7 +429,7 @@ test_mse(void)
 			       (c.pred[m * 5 + j] - c.tgt[m * 5 + j]) / 5;
 	CHECK(fabs(mse_loss(&c) - ref) < 1e-14);
 	double *dp = zeros(35);
-	nn_mse_bwd_d(dp, c.pred, c.tgt, c.w, 1.0, 7, 5);
+	nn_mse_backward_d(dp, c.pred, c.tgt, c.w, 1.0, 7, 5);
 	CHECK(dp[5] == 0 && dp[9] == 0);
 	fdcheck("masked mse", mse_loss, &c, c.pred, dp, 35);
 	free(c.pred), free(c.tgt), free(dp);
@@ -442,7 +441,7 @@ static double
 pool_loss(void *p)
 {
 	pool_ctx *c = p;
-	nn_pool_fwd_d(c->out, c->in, c->mask, c->B, c->N, c->C);
+	nn_pool_forward_d(c->out, c->in, c->mask, c->B, c->N, c->C);
 	return dot(c->out, c->G, (size_t)c->B * c->C);
 }
 
@@ -455,12 +454,12 @@ test_pool(void)
 	CHECK(fabs(c.out[1] - (c.in[1] + c.in[4]) / 2) < 1e-15);
 	CHECK(fabs(c.out[3 + 2] - (c.in[12 + 2] + c.in[18 + 2] + c.in[21 + 2]) / 3) < 1e-15);
 	double *din = zeros(24);
-	nn_pool_bwd_d(din, c.G, c.mask, 2, 4, 3);
+	nn_pool_backward_d(din, c.G, c.mask, 2, 4, 3);
 	fdcheck("masked mean pool", pool_loss, &c, c.in, din, 24);
 	c.mask = NULL;
 	pool_loss(&c);
 	memset(din, 0, 24 * sizeof *din);
-	nn_pool_bwd_d(din, c.G, NULL, 2, 4, 3);
+	nn_pool_backward_d(din, c.G, NULL, 2, 4, 3);
 	fdcheck("mean pool", pool_loss, &c, c.in, din, 24);
 	free(c.in), free(c.G), free(c.out), free(din);
 }

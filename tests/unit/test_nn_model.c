@@ -11,8 +11,7 @@
 #include <string.h>
 
 #include "nn/nn.h"
-#include "nn/nn_impl.h"
-#include "nn/nn_model.h"
+#include "nn/internal.h"
 #include "core/rng.h"
 #include "check.h"
 
@@ -79,7 +78,7 @@ static double
 loss_d(nn_net_d *n, const batch *bt, const mrt_nn_hparams *hp)
 {
 	mrt_nn_losses l;
-	int rc = nn_net_fwdbwd_d(n, &bt->b, hp, &l, 0);
+	int rc = nn_net_forward_d(n, &bt->b, hp, &l);
 	CHECK(rc == 0);
 	return l.loss;
 }
@@ -108,7 +107,9 @@ test_model_fd(int raw, double lrec, double lcma)
 	mrt_nn_hparams_default(&hp);
 	hp.raw_target = raw, hp.lambda_rec = lrec, hp.lambda_cma = lcma;
 	mrt_nn_losses l;
-	CHECK(nn_net_fwdbwd_d(n, &bt.b, &hp, &l, 1) == 0);
+	CHECK(nn_net_forward_d(n, &bt.b, &hp, &l) == 0);
+	nn_net_zero_grad_d(n);
+	nn_net_backward_d(n);
 	CHECK(isfinite(l.loss) && l.loss > 0);
 	double worst = 0;
 	size_t checked = 0;
@@ -184,8 +185,12 @@ test_float_double(void)
 	mrt_nn_hparams hp;
 	mrt_nn_hparams_default(&hp);
 	mrt_nn_losses lf, ld;
-	CHECK(nn_net_fwdbwd_f(m->net, &bt.b, &hp, &lf, 1) == 0);
-	CHECK(nn_net_fwdbwd_d(n, &bt.b, &hp, &ld, 1) == 0);
+	CHECK(nn_net_forward_f(m->net, &bt.b, &hp, &lf) == 0);
+	nn_net_zero_grad_f(m->net);
+	nn_net_backward_f(m->net);
+	CHECK(nn_net_forward_d(n, &bt.b, &hp, &ld) == 0);
+	nn_net_zero_grad_d(n);
+	nn_net_backward_d(n);
 	double rl = fabs(lf.loss - ld.loss) / fabs(ld.loss);
 	CHECK(rl < 1e-5);
 	double worst = 0;
@@ -240,7 +245,9 @@ test_train_step(void)
 	float *p0 = malloc(np * sizeof *p0), *g0 = malloc(np * sizeof *g0);
 	memcpy(p0, a->net->pmem, np * sizeof *p0);
 	mrt_nn_losses l0, l1;
-	CHECK(nn_net_fwdbwd_f(a->net, &bt.b, &hp, &l0, 1) == 0);
+	CHECK(nn_net_forward_f(a->net, &bt.b, &hp, &l0) == 0);
+	nn_net_zero_grad_f(a->net);
+	nn_net_backward_f(a->net);
 	memcpy(g0, a->net->gmem, np * sizeof *g0);
 	CHECK(mrt_nn_train_step(a, &bt.b, &hp, &l1) == 0);
 	CHECK(l1.loss == l0.loss);
@@ -370,7 +377,7 @@ test_encode(void)
 	mrt_nn_hparams hp;
 	mrt_nn_hparams_default(&hp);
 	mrt_nn_losses l;
-	CHECK(nn_net_fwdbwd_f(m->net, &bt.b, &hp, &l, 0) == 0);
+	CHECK(nn_net_forward_f(m->net, &bt.b, &hp, &l) == 0);
 	float h[3 * 32], e[3 * 12], t[3 * 12], h1[32], e1[12], t1[12];
 	CHECK(mrt_nn_encode_ecg(m, bt.sig, bt.miss, 3, h, e) == 0);
 	CHECK(mrt_nn_encode_text(m, bt.tok, 3, t) == 0);
@@ -428,7 +435,7 @@ test_reconstruct(void)
 	mrt_nn_hparams_default(&hp);
 	hp.lambda_cma = 0;
 	mrt_nn_losses l;
-	CHECK(nn_net_fwdbwd_f(m->net, &bt.b, &hp, &l, 0) == 0);
+	CHECK(nn_net_forward_f(m->net, &bt.b, &hp, &l) == 0);
 	double sum = 0;
 	long cnt = 0;
 	for (int b = 0; b < 2; b++) {

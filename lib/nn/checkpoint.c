@@ -1,5 +1,5 @@
 /*
- * nn_io.c: MERIT checkpoints (formats/merit-checkpoint.5) through
+ * checkpoint.c: MERIT checkpoints (formats/merit-checkpoint.5) through
  * lib/safetensors: weights under the tensor names of MODEL.md, the config
  * in __metadata__, Adam moments in a second file as m.NAME and v.NAME.
  */
@@ -11,8 +11,7 @@
 #include <string.h>
 
 #include "nn/nn.h"
-#include "nn/nn_impl.h"
-#include "nn/nn_model.h"
+#include "nn/internal.h"
 #include "io/safetensors.h"
 
 #define MAXMETA 64
@@ -294,6 +293,12 @@ copy_tensors(const mrt_st *st, const char *path, const nn_table *t, const char *
 	return 0;
 }
 
+static int
+meta_copy(void *ctx, const char *key, const char *value)
+{
+	return nn_meta_add(ctx, key, value);
+}
+
 static long
 meta_step(const mrt_st *st)
 {
@@ -309,6 +314,7 @@ mrt_nn_load(mrt_nn_model *m, const char *wpath, const char *opath, char *err, si
 	nn_net_f *n = m->net;
 	mrt_st *st = NULL, *so = NULL;
 	mrt_nn_config c;
+	nn_meta meta = { 0 };
 	float *p = NULL, *mm = NULL, *vv = NULL;
 	size_t total = n->tab.total;
 	int rc;
@@ -341,6 +347,9 @@ mrt_nn_load(mrt_nn_model *m, const char *wpath, const char *opath, char *err, si
 		    (rc = copy_tensors(so, opath, &n->tab, "v.", vv, err, cap)))
 			goto out;
 	}
+	/* the model keeps a copy of the metadata, not the file */
+	if ((rc = mrt_st_meta_each(st, meta_copy, &meta)))
+		goto out;
 	memcpy(n->pmem, p, total * sizeof *p);
 	m->step = meta_step(st);
 	if (opath) {
@@ -351,13 +360,14 @@ mrt_nn_load(mrt_nn_model *m, const char *wpath, const char *opath, char *err, si
 	snprintf(n->c.preset, sizeof n->c.preset, "%s", c.preset);
 	n->c.fs = c.fs;
 	n->c.mask_ratio = c.mask_ratio;
-	mrt_st_free(m->st);
-	m->st = st;
-	st = NULL;
+	nn_meta_clear(&m->meta);
+	m->meta = meta;
+	memset(&meta, 0, sizeof meta);
 	rc = 0;
 out:
 	if (rc == MRT_ENOMEM && err && cap)
 		mrt_errf(err, cap, rc, "%s: out of memory", wpath);
+	nn_meta_clear(&meta);
 	mrt_st_free(st);
 	mrt_st_free(so);
 	free(p);
@@ -382,17 +392,4 @@ mrt_nn_open(mrt_nn_model **m, const char *wpath, const char *opath, int max_batc
 		*m = NULL;
 	}
 	return rc;
-}
-
-void
-nn_meta_clear(mrt_nn_model *m)
-{
-	mrt_st_free(m->st);
-	m->st = NULL;
-}
-
-const char *
-mrt_nn_meta(const mrt_nn_model *m, const char *key)
-{
-	return m->st ? mrt_st_meta(m->st, key) : NULL;
 }

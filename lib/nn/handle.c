@@ -1,0 +1,239 @@
+/*
+ * handle.c: the mrt_nn_model handle of nn.h: the float network with its
+ * Adam moments, step and checkpoint metadata; parameter tensors, the MODEL.md
+ * initialisation, threads, embeddings and reconstructions.  The layers and
+ * the network are in model.c, the training step in optim.c, checkpoints in
+ * checkpoint.c.
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "nn/nn.h"
+#include "nn/internal.h"
+#include "core/rng.h"
+
+int
+mrt_nn_new(mrt_nn_model **out, const mrt_nn_config *c, int max_batch, int flags)
+{
+	*out = NULL;
+	if (mrt_nn_config_check(c, NULL, 0) || max_batch < 1)
+		return MRT_EINVAL;
+	mrt_nn_model *m = calloc(1, sizeof *m);
+	if (!m)
+		return MRT_ENOMEM;
+	int rc = nn_net_new_f(&m->net, c, max_batch, (flags & MRT_NN_TRAIN) != 0);
+	if (rc) {
+		free(m);
+		return rc;
+	}
+	if (flags & MRT_NN_TRAIN) {
+		size_t n = m->net->tab.total;
+		m->m = calloc(n, sizeof *m->m);
+		m->v = calloc(n, sizeof *m->v);
+		if (!m->m || !m->v) {
+			mrt_nn_free(m);
+			return MRT_ENOMEM;
+		}
+	}
+	return *out = m, 0;
+}
+
+void
+mrt_nn_free(mrt_nn_model *m)
+{
+	if (!m)
+		return;
+	nn_net_free_f(m->net);
+	free(m->m);
+	free(m->v);
+	nn_meta_clear(&m->meta);
+	free(m);
+}
+
+const mrt_nn_config *
+mrt_nn_get_config(const mrt_nn_model *m)
+{
+	return &m->net->c;
+}
+
+const char *
+mrt_nn_errmsg(const mrt_nn_model *m)
+{
+	return m->err;
+}
+
+size_t
+mrt_nn_nparams(const mrt_nn_model *m)
+{
+	return m->net->tab.total;
+}
+
+long
+mrt_nn_step(const mrt_nn_model *m)
+{
+	return m->step;
+}
+
+size_t
+mrt_nn_ntensors(const mrt_nn_model *m)
+{
+	return m->net->tab.n;
+}
+
+int
+mrt_nn_tensor(const mrt_nn_model *m, size_t i, const char **name, int *ndim,
+	      int64_t shape[2], float **data, float **grad)
+{
+	if (i >= m->net->tab.n)
+		return MRT_ERANGE;
+	const nn_entry *e = &m->net->tab.e[i];
+	if (name)
+		*name = e->name;
+	if (ndim)
+		*ndim = e->ndim;
+	if (shape)
+		shape[0] = e->shape[0], shape[1] = e->shape[1];
+	if (data)
+		*data = m->net->pmem + e->off;
+	if (grad)
+		*grad = m->net->gmem ? m->net->gmem + e->off : NULL;
+	return 0;
+}
+
+void
+mrt_nn_init(mrt_nn_model *m, uint64_t seed)
+{
+	mrt_rng r;
+	mrt_rng_seed(&r, seed);
+	const nn_table *t = &m->net->tab;
+	float *p = m->net->pmem;
+	for (size_t i = 0; i < t->n; i++) {
+		const nn_entry *e = &t->e[i];
+		for (size_t j = 0; j < e->n; j++) {
+			float v = 0;
+			switch (e->init) {
+			case NN_INIT_NORMAL: v = (float)(0.02 * mrt_rng_normal(&r)); break;
+			case NN_INIT_ONE: v = 1; break;
+			case NN_INIT_LOGIT: v = (float)log(1 / 0.07); break;
+			default: v = 0;
+			}
+			p[e->off + j] = v;
+		}
+	}
+	if (m->m) {
+		memset(m->m, 0, t->total * sizeof *m->m);
+		memset(m->v, 0, t->total * sizeof *m->v);
+	}
+	m->step = 0;
+}
+
+void
+mrt_nn_set_threads(int n)
+{
+	if (n <= 0)
+		n = omp_get_num_procs();
+	/* one pool of threads: OpenMP threads each call a single-threaded
+	 * OpenBLAS on their share of a product (OpenBLAS's advice for
+	 * threaded callers), so two pools never fight over the cores */
+	openblas_set_num_threads(1);
+	omp_set_num_threads(n);
+}
+
+void
+mrt_nn_normalise(const mrt_nn_config *c, const float *x, const uint8_t *missing,
+		 float *y, uint8_t *valid)
+{
+	nn_normalise_f(c, x, missing, y, valid);
+}
+
+int
+mrt_nn_encode_ecg(mrt_nn_model *m, const float *sig, const uint8_t *missing, int B,
+		  float *h, float *e)
+{
+	int rc = nn_net_encode_ecg_f(m->net, sig, missing, B, h, e);
+	if (rc)
+		return mrt_errf(m->err, sizeof m->err, rc, "encode: batch of %d (largest %d) or out of memory", B,
+			    m->net->maxB);
+	return 0;
+}
+
+int
+mrt_nn_encode_text(mrt_nn_model *m, const int32_t *tok, int B, float *t)
+{
+	int rc = nn_net_encode_text_f(m->net, tok, B, t);
+	if (rc == MRT_ERANGE)
+		return mrt_errf(m->err, sizeof m->err, rc, "token id out of range (vocabulary %d)", m->net->c.txt_vocab);
+	if (rc)
+		return mrt_errf(m->err, sizeof m->err, rc, "encode: batch of %d (largest %d) or out of memory", B,
+			    m->net->maxB);
+	return 0;
+}
+
+int
+mrt_nn_reconstruct(mrt_nn_model *m, const float *sig, const uint8_t *missing,
+		   const int32_t *vis, int B, float *xn, float *pred)
+{
+	nn_net_f *n = m->net;
+	mrt_nn_hparams hp;
+	mrt_nn_hparams_default(&hp);
+	hp.lambda_cma = 0;
+	if (!n->train)
+		return mrt_errf(m->err, sizeof m->err, MRT_EINVAL, "reconstruct needs a model made with MRT_NN_TRAIN");
+	mrt_nn_batch b = { B, sig, missing, vis, NULL };
+	int rc = nn_net_forward_f(n, &b, &hp, NULL);
+	if (rc)
+		return mrt_errf(m->err, sizeof m->err, rc, "reconstruct: bad batch");
+	size_t len = (size_t)B * n->c.leads * n->c.samples;
+	if (xn)
+		memcpy(xn, n->xn, len * sizeof *xn);
+	if (pred)
+		memcpy(pred, n->pred, len * sizeof *pred);
+	return 0;
+}
+
+/* ---- checkpoint metadata --------------------------------------------------- */
+
+int
+nn_meta_add(nn_meta *l, const char *key, const char *value)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		char **kv = realloc(l->kv, 2 * cap * sizeof *kv);
+		if (!kv)
+			return MRT_ENOMEM;
+		l->kv = kv;
+		l->cap = cap;
+	}
+	char *k = strdup(key), *v = strdup(value);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return MRT_ENOMEM;
+	}
+	l->kv[2 * l->n] = k;
+	l->kv[2 * l->n + 1] = v;
+	l->n++;
+	return 0;
+}
+
+void
+nn_meta_clear(nn_meta *l)
+{
+	for (size_t i = 0; i < 2 * l->n; i++)
+		free(l->kv[i]);
+	free(l->kv);
+	memset(l, 0, sizeof *l);
+}
+
+const char *
+mrt_nn_meta(const mrt_nn_model *m, const char *key)
+{
+	for (size_t i = 0; i < m->meta.n; i++)
+		if (!strcmp(m->meta.kv[2 * i], key))
+			return m->meta.kv[2 * i + 1];
+	return NULL;
+}

@@ -116,7 +116,7 @@ check-one: all units
 
 lint: $(LIB_OBJ) $(FLT_OBJ)
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
-	./scripts/layering $(OBJ)
+	./scripts/layering $(OBJ) $(LIB_OBJ) $(FLT_OBJ)
 
 benches: $(BENCHES)
 

@@ -248,3 +248,20 @@ tensor() { # tensor SHAPE-BYTES DATA-BYTES: a record {sig: tensor int16}
 	assert_failure 1
 	assert_equal "$stderr" 'ecg-cat: t.ecgz: record 2: a trailer whose end is not "merit-stream"'
 }
+
+@test "writing past ulimit -f: File too large, and no temporary file left" {
+	# SIGXFSZ killed it and left out.ecgz.tmp.XXXXXX behind
+	ecg-synth -n 8 > big.ecgz
+	run --separate-stderr bash -c 'ulimit -f 100; ecg-cat -o out.ecgz big.ecgz'
+	assert_failure 1
+	assert_equal "$stderr" "ecg-cat: out.ecgz: File too large"
+	[ ! -e out.ecgz ]; refute_leftovers .
+	run --separate-stderr bash -c 'ulimit -f 100; ecg-mask -o out.ecgz big.ecgz'
+	assert_failure 1
+	assert_equal "$stderr" "ecg-mask: out.ecgz: File too large"
+	[ ! -e out.ecgz ]; refute_leftovers .
+	# to standard output as well
+	run --separate-stderr bash -c 'ulimit -f 100; ecg-cat big.ecgz > out.ecgz'
+	assert_failure 1
+	assert_equal "$stderr" "ecg-cat: stdout: File too large"
+}

@@ -358,3 +358,11 @@ ecg-ingest: read 2, written 1, skipped 1 (bad CSV row 1)"
 	hea c "$(printf 'x%.0s' $(seq 256))"
 	bad c.hea "a Dx code longer than 255 bytes" "over a limit"
 }
+
+@test "writing past ulimit -f: File too large, and no temporary file left" {
+	# SIGXFSZ killed it and left out.ecgz.tmp.XXXXXX behind
+	run --separate-stderr bash -c "ulimit -f 64; ecg-ingest -o out.ecgz '$FIX/challenge2021'"
+	assert_failure 1
+	assert_equal "${stderr##*$'\n'}" "ecg-ingest: out.ecgz: File too large"
+	[ ! -e out.ecgz ]; refute_leftovers .
+}

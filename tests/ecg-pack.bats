@@ -104,3 +104,11 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
 	ecg-pack z.jsonl | ecg-dump > z.out
 	cmp z.jsonl z.out
 }
+
+@test "writing past ulimit -f: File too large, and no temporary file left" {
+	"$FIX/mkjsonl" 200 500 > x.jsonl
+	run --separate-stderr bash -c 'ulimit -f 64; ecg-pack -o s.ecgz x.jsonl'
+	assert_failure 1
+	assert_equal "$stderr" "ecg-pack: s.ecgz: File too large"
+	[ ! -e s.ecgz ]; refute_leftovers .
+}

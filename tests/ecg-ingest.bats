@@ -309,10 +309,10 @@ ecg-ingest: read 2, written 1, skipped 1 (bad CSV row 1)"
 		printf 's%s.dat 8 200 8 0 0 0 0 %s\n' "$l" "$l"; done; } > s.hea
 	for l in I II III aVR aVL aVF V1 V2 V3 V4 V5 V6; do ln -f s.dat "s$l.dat"; done
 	{ printf 'm/1024 12 500\n'; for i in $(seq 1024); do printf 's 262144\n'; done; } > m.hea
-	start=$SECONDS
 	# (2^28 samples in all: the 86th segment is over, after 1 GiB held)
-	(ulimit -v 1000000; bad m.hea "22544384 samples per signal is over the limit" "over a limit")
-	[ $((SECONDS - start)) -lt 20 ]
+	bad m.hea "22544384 samples per signal is over the limit" "over a limit"
+	/usr/bin/time -f %M -o rss ecg-ingest -o out.ecgz m.hea 2>/dev/null || true
+	[ "$(tail -n 1 rss)" -lt 400000 ]
 	# the same header over a short file is read in full, end to end
 	head -c 3 /dev/zero > s.dat
 	for l in I II III aVR aVL aVF V1 V2 V3 V4 V5 V6; do ln -f s.dat "s$l.dat"; done

@@ -136,5 +136,62 @@ install: all
 clean:
 	rm -rf build bin bin-san
 
+# ---- fuzzing (fuzz/README) ---------------------------------------------------
+# `make fuzz FUZZ_SECONDS=N` runs every libFuzzer harness fuzz/fuzz_*.c for N
+# seconds; `make fuzz-smoke` runs each over its seeds and saved inputs with
+# FUZZ_RUNS runs, and is part of `make check` when clang and its libFuzzer
+# runtime are installed.
+# The harnesses and a copy of the library are built with clang, ASan and
+# UBSan in build/fuzz/; a filter's parser is compiled into its harness with
+# main renamed, and flt_die() wrapped (-Wl,--wrap) to return to the harness.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?= 1000
+FUZZ_OBJ     := build/fuzz
+FUZZ_FLAGS   := -g -O1 -std=c11 -D_GNU_SOURCE -fopenmp -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined -MMD -MP
+FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
+FUZZERS      := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_OBJ)/%)
+FUZZ_LIBA    := $(FUZZ_OBJ)/libmerit-fuzz.a
+FUZZ_LIBOBJ  := $(patsubst lib/%.c,$(FUZZ_OBJ)/lib/%.o,$(LIB_SRC) $(CLI_SRC))
+# clang with libFuzzer's runtime (Debian: clang, libclang-rt-14-dev)
+HAVE_FUZZ_CC := $(wildcard $(shell $(FUZZ_CC) -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-*.a)
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+$(FUZZ_OBJ)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+	    -Wno-unknown-pragmas -Wno-pass-failed -c -o $@ $<
+
+$(FUZZ_LIBA): $(FUZZ_LIBOBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_OBJ)/common.o: fuzz/common.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_OBJ)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)/common.o $(FUZZ_LIBA)
+	$(FUZZ_CC) $(CPPFLAGS) -Ifuzz $(CPPFLAGS_PKG) $(FUZZ_FLAGS) -fsanitize=fuzzer \
+	    -Wno-unknown-pragmas -Wl,--wrap=flt_die -o $@ $< $(FUZZ_OBJ)/common.o \
+	    $(FUZZ_LIBA) $(LDLIBS_PKG) -lm
+
+$(FUZZ_OBJ)/seed/.done: fuzz/seeds $(PROGS)
+	rm -rf $(@D)
+	./fuzz/seeds $(@D) $(BIN)
+	touch $@
+
+fuzz-build: $(FUZZERS) $(FUZZ_OBJ)/seed/.done
+
+fuzz: fuzz-build
+	@FUZZ_OBJ=$(FUZZ_OBJ) ./fuzz/run fuzz $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-smoke: fuzz-build
+	@FUZZ_OBJ=$(FUZZ_OBJ) ./fuzz/run smoke $(FUZZ_RUNS) $(FUZZERS)
+
+ifneq ($(HAVE_FUZZ_CC),)
+check: fuzz-smoke
+endif
+
 -include $(wildcard pipelines/*.mk)
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -6,8 +6,8 @@
  * Tensors are summarised ({dtype, shape, min, max, mean}) unless -a, which
  * writes their data in full ({dtype, shape, data: [...]}); that form is what
  * ecg-pack(1) reads back.  Other values map to JSON as in ecg-dump(1):
- * bin as {"$bin": base64}, a str that is not UTF-8 as {"$str": base64},
- * floats always with a '.' or an exponent, non-finite floats in tensors as
+ * bin as {"$bin": base64}, a str that is not UTF-8 as {"$str": base64}
+ * (and a map key as "$str:base64", see put_key), floats always with a '.' or an exponent, non-finite floats in tensors as
  * "NaN", "Infinity", "-Infinity".
  */
 #include <getopt.h>
@@ -24,12 +24,14 @@ struct opts {
 
 static FILE *out;
 
+/* A JSON string of base64 after prefix (which needs no escapes). */
 static void
-put_b64(const unsigned char *p, size_t n)
+put_b64(const char *prefix, const unsigned char *p, size_t n)
 {
 	static const char tab[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	putc('"', out);
+	fputs(prefix, out);
 	for (size_t i = 0; i < n; i += 3) {
 		uint32_t v = (uint32_t)p[i] << 16;
 		if (i + 1 < n) v |= (uint32_t)p[i + 1] << 8;
@@ -72,7 +74,7 @@ put_str(const char *s, size_t n)
 		size_t k = utf8_len(p + i, n - i);
 		if (k == 0) {
 			fputs("{\"$str\":", out);
-			put_b64(p, n);
+			put_b64("", p, n);
 			putc('}', out);
 			return;
 		}
@@ -95,6 +97,25 @@ put_str(const char *s, size_t n)
 		}
 	}
 	putc('"', out);
+}
+
+/*
+ * A map key: JSON keys are strings, so a key that is not UTF-8 is written
+ * as the string "$str:" and its base64, and so is one that holds a NUL
+ * (which JSON parsers keep poorly in keys) or starts with "$str:" itself;
+ * ecg-pack(1) reads them back.
+ */
+static void
+put_key(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int plain = !(n >= 5 && memcmp(s, "$str:", 5) == 0) && !memchr(s, 0, n);
+	for (size_t i = 0, k; plain && i < n; i += k)
+		plain = (k = utf8_len(p + i, n - i)) != 0;
+	if (plain)
+		put_str(s, n);
+	else
+		put_b64("$str:", p, n);
 }
 
 /* Shortest decimal that reads back as the same double (or float). */
@@ -190,7 +211,7 @@ put_obj(const msgpack_object *o, const struct opts *op)
 	case MSGPACK_OBJECT_STR: put_str(o->via.str.ptr, o->via.str.size); break;
 	case MSGPACK_OBJECT_BIN:
 		fputs("{\"$bin\":", out);
-		put_b64((const unsigned char *)o->via.bin.ptr, o->via.bin.size);
+		put_b64("", (const unsigned char *)o->via.bin.ptr, o->via.bin.size);
 		putc('}', out);
 		break;
 	case MSGPACK_OBJECT_EXT:
@@ -216,7 +237,7 @@ put_obj(const msgpack_object *o, const struct opts *op)
 			if (i)
 				putc(',', out);
 			if (kv->key.type == MSGPACK_OBJECT_STR)
-				put_str(kv->key.via.str.ptr, kv->key.via.str.size);
+				put_key(kv->key.via.str.ptr, kv->key.via.str.size);
 			else {
 				/* JSON keys are strings: write other keys as text */
 				char b[64];

@@ -68,7 +68,11 @@ struct opts {
 	double fs, seconds;
 };
 
-struct label { char key[64]; double v; char abbr[32]; };
+/* A label code: at most MAXCODE bytes (mrt_csv_pydict's bound), refused
+ * when longer, never cut. */
+#define MAXCODE 255
+#define MAXLABELS 4096
+struct label { char key[MAXCODE + 1]; double v; char abbr[32]; };
 
 struct meta {
 	char id[256];
@@ -147,22 +151,36 @@ meta_clear(struct meta *m)
 	meta_init(m, NULL);
 }
 
+/*
+ * Add label key with likelihood v; a code given twice is one label (with
+ * the later likelihood, as a Python dict keeps it), an empty one none.  MRT_ERANGE for a code
+ * longer than MAXCODE bytes or more than MAXLABELS codes.
+ */
 static int
 add_label(void *ctx, const char *key, double v)
 {
 	struct meta *m = ctx;
+	size_t n = strlen(key);
+	if (n == 0)
+		return 0;       /* no code: nothing to label */
+	if (n > MAXCODE)
+		return MRT_ERANGE;
+	for (int i = 0; i < m->nlabels; i++)
+		if (strcmp(m->labels[i].key, key) == 0) {
+			m->labels[i].v = v;
+			return 0;
+		}
 	if (m->nlabels == m->caplabels) {
-		int n = m->caplabels ? m->caplabels * 2 : 8;
+		int cap = m->caplabels ? m->caplabels * 2 : 8;
 		struct label *p;
-		if (n > 4096)
+		if (cap > MAXLABELS)
 			return MRT_ERANGE;
-		if ((p = realloc(m->labels, n * sizeof *p)) == NULL)
+		if ((p = realloc(m->labels, cap * sizeof *p)) == NULL)
 			flt_die("out of memory");
 		m->labels = p;
-		m->caplabels = n;
+		m->caplabels = cap;
 	}
-	snprintf(m->labels[m->nlabels].key, sizeof m->labels[0].key, "%s",
-	    key);
+	memcpy(m->labels[m->nlabels].key, key, n + 1);
 	m->labels[m->nlabels].v = v;
 	m->labels[m->nlabels].abbr[0] = 0;
 	m->nlabels++;
@@ -229,10 +247,12 @@ dx_abbr(const struct ctx *c, const char *code)
 /*
  * Demographics and labels from header comments "Key: value" (Challenge
  * "# Age: 78", LUDB "#<age>: 51", PTB "# sex: female").  Fills only what
- * the CSV joins left unknown.
+ * the CSV joins left unknown.  MRT_ERANGE (why says which) for a Dx code
+ * longer than MAXCODE bytes or more than MAXLABELS codes.
  */
-static void
-comment_meta(struct ctx *c, struct meta *m, const mrt_wfdb *w, int *isdx)
+static int
+comment_meta(struct ctx *c, struct meta *m, const mrt_wfdb *w, int *isdx,
+    char *why, size_t cap)
 {
 	int diag = 0, hadreport = m->report != NULL, haddx = m->nlabels > 0;
 	*isdx = 0;
@@ -262,10 +282,16 @@ comment_meta(struct ctx *c, struct meta *m, const mrt_wfdb *w, int *isdx)
 				continue;
 			for (char *t = strtok(v, ","); t; t = strtok(NULL, ",")) {
 				const char *a;
+				int had = m->nlabels;
 				t = trim(t);
-				if (*t == 0 || add_label(m, t, 100) != 0)
+				if (*t == 0)
 					continue;
-				if ((a = dx_abbr(c, t)) != NULL)
+				if (add_label(m, t, 100) != 0)
+					return mrt_errf(why, cap, MRT_ERANGE, "%s",
+					    strlen(t) > MAXCODE ? "a Dx code longer "
+					    "than 255 bytes" : "more than 4096 Dx "
+					    "codes");
+				if (m->nlabels > had && (a = dx_abbr(c, t)) != NULL)
 					snprintf(m->labels[m->nlabels - 1].abbr,
 					    sizeof m->labels[0].abbr, "%s", a);
 			}
@@ -281,6 +307,7 @@ comment_meta(struct ctx *c, struct meta *m, const mrt_wfdb *w, int *isdx)
 		}
 		diag = 0;
 	}
+	return 0;
 }
 
 /* Load dx_mapping_scored.csv and dx_mapping_unscored.csv from dir, once. */
@@ -534,6 +561,7 @@ ingest(struct ctx *c, const char *where, const char *path, struct meta *m)
 	int e, isdx, nsig, wide = 0;
 	struct sigout so;
 	double fsin, fs;
+	char why[128];
 	c->read++;
 	memset(&so, 0, sizeof so);
 	e = mrt_wfdb_open(&w, path);
@@ -559,6 +587,12 @@ ingest(struct ctx *c, const char *where, const char *path, struct meta *m)
 		if ((l >= 0 || c->o.keep_extra) && (sg->fmt == 24 ||
 		    sg->fmt == 32))
 			wide = 1;
+		/* format 8 sums may leave int16 too */
+		for (int64_t i = 0; (l >= 0 || c->o.keep_extra) && !wide && i < n;
+		    i++) {
+			int32_t v = x[(int64_t)s * n + i];
+			wide = v != MRT_WFDB_INVALID && (v < -32767 || v > 32767);
+		}
 	}
 	{
 		int any = 0;
@@ -602,7 +636,10 @@ ingest(struct ctx *c, const char *where, const char *path, struct meta *m)
 	for (int i = 0; i < so.nextra; i++)
 		make_row(c, x + (int64_t)so.extra[i] * n, n, fsin,
 		    mrt_wfdb_signal(w, so.extra[i]), so.dt, so.xdata, i, nout);
-	comment_meta(c, m, w, &isdx);
+	if ((e = comment_meta(c, m, w, &isdx, why, sizeof why)) != 0) {
+		skip(c, reason_of(e), "%s%s: %s", where, path, why);
+		goto done;
+	}
 	if (m->source == NULL)
 		m->source = isdx ? "challenge" : "wfdb";
 	if (m->id[0] == 0)
@@ -766,11 +803,15 @@ ingest_ptbxl(struct ctx *c, const char *root)
 		if (m.id[0] == 0 || *mrt_csv_field(csv, fn) == 0) {
 			c->read++;
 			skip(c, 6, "%srow without a record", where);
-		} else if (mrt_csv_pydict(mrt_csv_field(csv, scp), add_label,
-		    &m) != 0) {
+		} else if ((e = mrt_csv_pydict(mrt_csv_field(csv, scp), add_label,
+		    &m)) != 0) {
 			c->read++;
-			skip(c, 6, "%sscp_codes is not a dict of numbers: %.60s",
-			    where, mrt_csv_field(csv, scp));
+			if (e == MRT_ERANGE)
+				skip(c, 3, "%sscp_codes has a code longer than 255 "
+				    "bytes or more than 4096 codes", where);
+			else
+				skip(c, 6, "%sscp_codes is not a dict of numbers: "
+				    "%.60s", where, mrt_csv_field(csv, scp));
 		} else {
 			snprintf(hea, sizeof hea, "%s/%s.hea", root,
 			    mrt_csv_field(csv, fn));

@@ -6,8 +6,10 @@
  * One JSON object a line is one record; blank lines are skipped, and so is
  * a first line that is a stream header ({"format": "merit-stream", ...}).
  * {dtype, shape, data: [...]} objects become tensors (data flat, in row-major
- * order); {"$bin": base64} a bin and {"$str": base64} a raw string; integers
- * become msgpack integers and other numbers float64.
+ * order); {"$bin": base64} a bin and {"$str": base64} a raw string, a key
+ * "$str:base64" a raw key; integers become msgpack integers and other
+ * numbers float64.  Records stay within merit-stream(5)'s limits (nesting,
+ * objects, bytes): a line over them is an error.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -82,8 +84,25 @@ elem_real(json_t *v, const char *key, size_t i)
 	die_line("field %s: data[%zu] is not a number", key, i);
 }
 
+/* A map key: "$str:base64" (ecg-dump's form of a key that is not UTF-8)
+ * is decoded; *reserved is set if the key is "end". */
 static void
-pack_tensor(msgpack_packer *pk, json_t *o, const char *key)
+pack_key(msgpack_packer *pk, const char *k, int *reserved)
+{
+	size_t n = strlen(k);
+	unsigned char *d = NULL;
+	if (n >= 5 && memcmp(k, "$str:", 5) == 0) {
+		d = b64dec(k + 5, &n);
+		k = (const char *)d;
+	}
+	if (reserved)
+		*reserved = n == 3 && memcmp(k, "end", 3) == 0;
+	mrt_pack_strn(pk, k, n);
+	free(d);
+}
+
+static void
+pack_tensor(msgpack_packer *pk, json_t *o, const char *key, int level)
 {
 	json_t *jd = json_object_get(o, "dtype"), *js = json_object_get(o, "shape"),
 	    *data = json_object_get(o, "data");
@@ -95,6 +114,8 @@ pack_tensor(msgpack_packer *pk, json_t *o, const char *key)
 	if (!json_is_string(jd) ||
 	    (dt = mrt_dtype_parse(json_string_value(jd), strlen(json_string_value(jd)))) < 0)
 		die_line("field %s: unknown tensor dtype", key);
+	if (level + 1 > MRT_MAX_DEPTH)
+		die_line("field %s: nested deeper than %d levels", key, MRT_MAX_DEPTH);
 	if (!json_is_array(js) || json_array_size(js) > MRT_MAXDIM)
 		die_line("field %s: tensor shape is not an array of at most %d sizes",
 		    key, MRT_MAXDIM);
@@ -150,9 +171,12 @@ pack_tensor(msgpack_packer *pk, json_t *o, const char *key)
 	free(buf);
 }
 
+/* Pack v, at nesting level (the record's map is 1) if it is a container. */
 static void
-pack_json(msgpack_packer *pk, json_t *v, const char *key)
+pack_json(msgpack_packer *pk, json_t *v, const char *key, int level)
 {
+	if ((json_is_array(v) || json_is_object(v)) && level > MRT_MAX_DEPTH)
+		die_line("field %s: nested deeper than %d levels", key, MRT_MAX_DEPTH);
 	switch (json_typeof(v)) {
 	case JSON_NULL: msgpack_pack_nil(pk); break;
 	case JSON_TRUE: msgpack_pack_true(pk); break;
@@ -165,7 +189,7 @@ pack_json(msgpack_packer *pk, json_t *v, const char *key)
 	case JSON_ARRAY:
 		msgpack_pack_array(pk, json_array_size(v));
 		for (size_t i = 0; i < json_array_size(v); i++)
-			pack_json(pk, json_array_get(v, i), key);
+			pack_json(pk, json_array_get(v, i), key, level + 1);
 		break;
 	case JSON_OBJECT: {
 		const char *k;
@@ -182,18 +206,63 @@ pack_json(msgpack_packer *pk, json_t *v, const char *key)
 			free(d);
 			break;
 		}
-		if (json_object_get(v, "dtype") && json_object_get(v, "shape")) {
-			pack_tensor(pk, v, key);
+		/* a map with a dtype is a tensor (readers check that of every
+		 * field); further down, one with a shape too */
+		if (json_object_get(v, "dtype") && (level == 2 ||
+		    json_object_get(v, "shape"))) {
+			pack_tensor(pk, v, key, level);
 			break;
 		}
 		msgpack_pack_map(pk, json_object_size(v));
 		json_object_foreach(v, k, x) {
-			mrt_pack_str(pk, k);
-			pack_json(pk, x, key);
+			pack_key(pk, k, NULL);
+			pack_json(pk, x, key, level + 1);
 		}
 		break;
 	}
 	}
+}
+
+/*
+ * One line (len bytes, NUL-terminated, lineno set) into a record of w;
+ * nothing for a blank line or a first line that is a stream header.  Dies
+ * on input that is not a record.  fuzz/fuzz_pack.c calls it too.
+ */
+static void
+pack_line(mrt_writer *w, const char *line, size_t len, const char *out)
+{
+	json_error_t jerr;
+	json_t *o, *v;
+	const char *k;
+	int e;
+	if (strspn(line, " \t\r\n") == len)
+		return;
+	o = json_loadb(line, len, 0, &jerr);
+	if (o == NULL)
+		die_line("not JSON: %s", jerr.text);
+	if (!json_is_object(o))
+		die_line("not a JSON object");
+	if (lineno == 1 && json_is_string(json_object_get(o, "format")) &&
+	    strcmp(json_string_value(json_object_get(o, "format")),
+	    MRT_STREAM_FORMAT) == 0) {
+		json_decref(o);
+		return;
+	}
+	mrt_writer_begin(w, (uint32_t)json_object_size(o));
+	json_object_foreach(o, k, v) {
+		int reserved;
+		pack_key(mrt_writer_packer(w), k, &reserved);
+		if (reserved)
+			die_line("field \"end\" is reserved for the stream trailer");
+		pack_json(mrt_writer_packer(w), v, k, 2);
+	}
+	e = mrt_writer_end(w);
+	if (e == MRT_ERANGE)
+		die_line("the record is over the limits of a stream (%zu bytes, "
+		    "%llu msgpack objects)", (size_t)MRT_MAX_RECORD,
+		    (unsigned long long)MRT_MAX_OBJECTS);
+	flt_check_write(e, out);
+	json_decref(o);
 }
 
 int
@@ -232,33 +301,8 @@ main(int argc, char **argv)
 	of = flt_out_open(out, force);
 	w = flt_writer(of, level);
 	while ((len = getline(&line, &cap, in)) != -1) {
-		json_error_t jerr;
-		json_t *o;
-		const char *k;
-		json_t *v;
 		lineno++;
-		if (strspn(line, " \t\r\n") == (size_t)len)
-			continue;
-		o = json_loadb(line, (size_t)len, JSON_DISABLE_EOF_CHECK * 0, &jerr);
-		if (o == NULL)
-			die_line("not JSON: %s", jerr.text);
-		if (!json_is_object(o))
-			die_line("not a JSON object");
-		if (lineno == 1 && json_is_string(json_object_get(o, "format")) &&
-		    strcmp(json_string_value(json_object_get(o, "format")),
-		    MRT_STREAM_FORMAT) == 0) {
-			json_decref(o);
-			continue;
-		}
-		if (json_object_get(o, "end"))
-			die_line("field \"end\" is reserved for the stream trailer");
-		mrt_writer_begin(w, (uint32_t)json_object_size(o));
-		json_object_foreach(o, k, v) {
-			mrt_pack_str(mrt_writer_packer(w), k);
-			pack_json(mrt_writer_packer(w), v, k);
-		}
-		flt_check_write(mrt_writer_end(w), out);
-		json_decref(o);
+		pack_line(w, line, (size_t)len, out);
 	}
 	if (ferror(in))
 		flt_die("%s: %s", inname, strerror(errno));

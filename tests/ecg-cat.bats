@@ -199,3 +199,75 @@ tensor() { # tensor SHAPE-BYTES DATA-BYTES: a record {sig: tensor int16}
 @test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
 	check_help_and_bad_option ecg-cat
 }
+
+# ---- defects found by the fuzzers (fuzz/); each case failed before its fix
+
+@test "2^25 nils in 1 KiB of zstd: refused by object count, in bounded memory" {
+	# msgpack-c spends 24 bytes an object: -c used 823 MB and exited 0
+	{ mp_header; printf '\x81'; mp_s a; printf '\xdd\x02\x00\x00\x00'
+	  head -c $((1 << 25)) /dev/zero | tr '\0' '\300'; mp_trailer 1; } | zstd -q -c > t.ecgz
+	[ "$(stat -c %s t.ecgz)" -lt 4096 ]
+	run --separate-stderr /usr/bin/time -f %M -o rss ecg-cat -c t.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "ecg-cat: t.ecgz: record 1: more than 4194304 msgpack objects"
+	# the 32 MiB record's bytes, not 24 bytes an object (KiB; ASan's included)
+	[ "$(tail -n 1 rss)" -lt 400000 ]
+	# 2^22 objects in all is the limit, and reads
+	{ mp_header; printf '\x81'; mp_s a; printf '\xdd\x00\x3f\xff\xfd'
+	  head -c $(((1 << 22) - 3)) /dev/zero | tr '\0' '\300'; mp_trailer 1; } | zstd -q -c > u.ecgz
+	run ecg-cat -c u.ecgz
+	assert_success
+	assert_output 1
+}
+
+@test "nesting deeper than 32 levels is reported as nesting, not as out of memory" {
+	{ mp_header; printf '\x81'; mp_s a; for i in $(seq 32); do printf '\x91'; done
+	  printf '\xc0'; mp_trailer 1; } | zstd -q -c > t.ecgz
+	run --separate-stderr ecg-cat -o out.ecgz t.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "ecg-cat: t.ecgz: record 1: maps and arrays nested deeper than 32 levels"
+	[ ! -e out.ecgz ]; refute_leftovers .
+	{ mp_header; printf '\x81'; mp_s a; for i in $(seq 31); do printf '\x91'; done
+	  printf '\xc0'; mp_trailer 1; } | zstd -q -c > u.ecgz
+	run ecg-cat -c u.ecgz
+	assert_output 1
+}
+
+@test "a field name that is not a string, and the reserved field end, name the record" {
+	{ mp_header; printf '\x81'; mp_s id; mp_s a; printf '\x82'; mp_s id; mp_s b; printf '\x07\xc0'
+	  mp_trailer 2; } | zstd -q -c > t.ecgz
+	run --separate-stderr ecg-cat -o out.ecgz t.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "ecg-cat: t.ecgz: record 2: field 2: its name is not a string"
+	[ ! -e out.ecgz ]; refute_leftovers .
+	{ mp_header; printf '\x82'; mp_s id; mp_s a; mp_s end; printf '\x01'; mp_trailer 1; } | zstd -q -c > u.ecgz
+	run --separate-stderr ecg-cat u.ecgz
+	assert_failure 1
+	assert_equal "$stderr" 'ecg-cat: u.ecgz: record 1: field "end" is reserved for the trailer'
+}
+
+@test "a trailer whose end is not merit-stream" {
+	# only the key was checked
+	{ mp_header; printf '\x81'; mp_s id; mp_s a; printf '\x82'; mp_s end; mp_s merit-streak
+	  mp_s count; printf '\x01'; } | zstd -q -c > t.ecgz
+	run --separate-stderr ecg-cat -c t.ecgz
+	assert_failure 1
+	assert_equal "$stderr" 'ecg-cat: t.ecgz: record 2: a trailer whose end is not "merit-stream"'
+}
+
+@test "writing past ulimit -f: File too large, and no temporary file left" {
+	# SIGXFSZ killed it and left out.ecgz.tmp.XXXXXX behind
+	ecg-synth -n 8 > big.ecgz
+	run --separate-stderr bash -c 'ulimit -f 100; ecg-cat -o out.ecgz big.ecgz'
+	assert_failure 1
+	assert_equal "$stderr" "ecg-cat: out.ecgz: File too large"
+	[ ! -e out.ecgz ]; refute_leftovers .
+	run --separate-stderr bash -c 'ulimit -f 100; ecg-mask -o out.ecgz big.ecgz'
+	assert_failure 1
+	assert_equal "$stderr" "ecg-mask: out.ecgz: File too large"
+	[ ! -e out.ecgz ]; refute_leftovers .
+	# to standard output as well
+	run --separate-stderr bash -c 'ulimit -f 100; ecg-cat big.ecgz > out.ecgz'
+	assert_failure 1
+	assert_equal "$stderr" "ecg-cat: stdout: File too large"
+}

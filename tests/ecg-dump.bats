@@ -43,3 +43,20 @@ setup() { cd "$BATS_TEST_TMPDIR"; make_stream a.ecgz 4 7; }
 @test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
 	check_help_and_bad_option ecg-dump
 }
+
+@test "map keys that are not UTF-8, hold a NUL or start with \$str: are JSON strings, and pack back" {
+	# a non-UTF-8 key was written as {"$str": ...}, which is not JSON
+	{ mp_header; printf '\x82'; mp_s id; mp_s a; mp_s labels; printf '\x84'
+	  printf '\xa2\xc3\x28\x01'; printf '\xa3a\x00b\x02'; mp_s '$str:x'; printf '\x03'
+	  mp_s NORM; printf '\x04'; mp_trailer 1; } | zstd -q -c > k.ecgz
+	run --separate-stderr ecg-dump k.ecgz
+	assert_success
+	echo "$output" | jq -e . > /dev/null
+	assert_output '{"id":"a","labels":{"$str:wyg=":1,"$str:YQBi":2,"$str:JHN0cjp4":3,"NORM":4}}'
+	ecg-dump -a k.ecgz | ecg-pack | ecg-dump -a > back.jsonl
+	ecg-dump -a k.ecgz | cmp - back.jsonl
+	# field names too
+	printf '{"$str:wyg=":1}\n' | ecg-pack > f.ecgz
+	run ecg-dump f.ecgz
+	assert_output '{"$str:wyg=":1}'
+}

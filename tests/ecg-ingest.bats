@@ -293,3 +293,80 @@ ecg-ingest: read 2, written 1, skipped 1 (bad CSV row 1)"
 @test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
 	check_help_and_bad_option ecg-ingest
 }
+
+# ---- defects found by the fuzzers (fuzz/); each case failed before its fix
+
+@test "a multi-segment header naming itself, or two naming each other, as a segment" {
+	# this recursed until the stack overflowed (SIGSEGV, --strict too)
+	printf 'x/1 1 500\nx 10\n' > x.hea
+	bad x.hea "segment x is itself multi-segment" "bad header"
+	printf 'y/2 1 500\nz 10\nz 10\n' > y.hea
+	printf 'z/1 1 500\ny 10\n' > z.hea
+	bad y.hea "segment z is itself multi-segment" "bad header"
+}
+
+@test "1,024 segments of one record: the total is refused before a sample is decoded" {
+	# 4 KiB of header for 1 GiB of samples: held in memory before the check
+	head -c $((1 << 18)) /dev/zero > s.dat
+	# 12 leads of 2^18 samples each, one file each; 1024 segments of it
+	{ printf 's 12 500\n'; for l in I II III aVR aVL aVF V1 V2 V3 V4 V5 V6; do
+		printf 's%s.dat 8 200 8 0 0 0 0 %s\n' "$l" "$l"; done; } > s.hea
+	for l in I II III aVR aVL aVF V1 V2 V3 V4 V5 V6; do ln -f s.dat "s$l.dat"; done
+	{ printf 'm/1024 12 500\n'; for i in $(seq 1024); do printf 's 262144\n'; done; } > m.hea
+	# (2^28 samples in all: the 86th segment is over, after 1 GiB held)
+	bad m.hea "22544384 samples per signal is over the limit" "over a limit"
+	/usr/bin/time -f %M -o rss ecg-ingest -o out.ecgz m.hea 2>/dev/null || true
+	[ "$(tail -n 1 rss)" -lt 400000 ]
+	# the same header over a short file is read in full, end to end
+	head -c 3 /dev/zero > s.dat
+	for l in I II III aVR aVL aVF V1 V2 V3 V4 V5 V6; do ln -f s.dat "s$l.dat"; done
+	{ printf 'm/1024 12 500\n'; for i in $(seq 1024); do printf 's 3\n'; done; } > m.hea
+	run --separate-stderr ecg-ingest -o out.ecgz m.hea
+	assert_success
+	run jq -c '.sig.shape' <(ecg-dump out.ecgz)
+	assert_output '[12,3072]'
+}
+
+@test "format 8: differences that leave 32 bits are refused; sums past int16 make int32" {
+	# the int32 sum overflowed (undefined; garbage in a plain build)
+	printf '\x7f\x7f\x7f\x7f' > d.dat
+	{ printf 'x 12 500\n'; for l in I II III aVR aVL aVF V1 V2 V3 V4 V5 V6; do
+		printf 'x%s.dat 8 200 8 0 2147483600 0 0 %s\n' "$l" "$l"; done; } > x.hea
+	for l in I II III aVR aVL aVF V1 V2 V3 V4 V5 V6; do ln -f d.dat "x$l.dat"; done
+	bad x.hea "signal 0: format 8 differences leave the 32-bit range at frame 0" "over a limit"
+	# within 32 bits but past int16: values exact, in an int32 tensor
+	sed 's/ 2147483600 / 40000 /' x.hea > y.hea
+	ecg-ingest y.hea 2>/dev/null | ecg-dump -a > y.json
+	run jq -c '[.sig.dtype, .sig.data[0:4]]' y.json
+	assert_output '["int32",[40127,40254,40381,40508]]'
+}
+
+@test "Challenge Dx: a code given twice is one label; a long code is whole or refused" {
+	hea() { # hea NAME DX: a Challenge-like record of 12 leads with # Dx: DX
+		{ printf '%s 12 500 2\n' "$1"; for l in I II III aVR aVL aVF V1 V2 V3 V4 V5 V6; do
+			printf 'd.dat 16 1000/mV 16 0 0 0 0 %s\n' "$l"; done
+		  printf '# Dx: %s\n' "$2"; } > "$1.hea"
+	}
+	head -c 48 /dev/zero > d.dat
+	cp "$FIX/challenge2021/dx_mapping_scored.csv" "$FIX/challenge2021/dx_mapping_unscored.csv" .
+	hea a '164889003,426783006, 164889003'
+	ecg-ingest a.hea 2>/dev/null | ecg-dump > a.json
+	run jq -c '[.labels, .label_abbr]' a.json
+	assert_output '[{"164889003":100,"426783006":100},{"164889003":"AF","426783006":"NSR"}]'
+	# 62 bytes and a 2-byte character: cut at 63 bytes, it was not UTF-8
+	long=$(printf 'a%.0s' $(seq 62))é
+	hea b "$long"
+	ecg-ingest b.hea 2>/dev/null | ecg-dump > b.json
+	run jq -r '.labels | keys[0]' b.json
+	assert_output "$long"
+	hea c "$(printf 'x%.0s' $(seq 256))"
+	bad c.hea "a Dx code longer than 255 bytes" "over a limit"
+}
+
+@test "writing past ulimit -f: File too large, and no temporary file left" {
+	# SIGXFSZ killed it and left out.ecgz.tmp.XXXXXX behind
+	run --separate-stderr bash -c "ulimit -f 64; ecg-ingest -o out.ecgz '$FIX/challenge2021'"
+	assert_failure 1
+	assert_equal "${stderr##*$'\n'}" "ecg-ingest: out.ecgz: File too large"
+	[ ! -e out.ecgz ]; refute_leftovers .
+}

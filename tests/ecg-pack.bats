@@ -77,3 +77,42 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
 @test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
 	check_help_and_bad_option ecg-pack
 }
+
+# ---- defects found by fuzz/fuzz_pack; each case failed before its fix
+
+@test "a line nested deeper than a stream may be is refused, not written unreadable" {
+	# it was written, and every reader failed on it with "out of memory"
+	printf '{"a":%s1%s}\n' "$(printf '[%.0s' $(seq 32))" "$(printf ']%.0s' $(seq 32))" > x.jsonl
+	run --separate-stderr ecg-pack -o s.ecgz x.jsonl
+	assert_failure 1
+	assert_equal "$stderr" "ecg-pack: x.jsonl: line 1: field a: nested deeper than 32 levels"
+	[ ! -e s.ecgz ]; refute_leftovers .
+	printf '{"a":%s1%s}\n' "$(printf '[%.0s' $(seq 31))" "$(printf ']%.0s' $(seq 31))" > y.jsonl
+	ecg-pack y.jsonl | ecg-dump > y.out
+	cmp y.jsonl y.out
+}
+
+@test "a field that is a map with a dtype must be a tensor" {
+	# {"dtype": ...} without a shape was packed as a map that readers refuse
+	printf '{"t":{"dtype":"x"}}\n' > x.jsonl
+	run --separate-stderr ecg-pack -o s.ecgz x.jsonl
+	assert_failure 1
+	assert_equal "$stderr" "ecg-pack: x.jsonl: line 1: field t: unknown tensor dtype"
+	printf '{"t":{"dtype":"int8","data":[1]}}\n' > y.jsonl
+	run --separate-stderr ecg-pack -o s.ecgz y.jsonl
+	assert_failure 1
+	assert_equal "$stderr" "ecg-pack: y.jsonl: line 1: field t: tensor shape is not an array of at most 8 sizes"
+	[ ! -e s.ecgz ]; refute_leftovers .
+	# deeper down a dtype is only a key
+	printf '{"t":{"u":{"dtype":"x"}}}\n' > z.jsonl
+	ecg-pack z.jsonl | ecg-dump > z.out
+	cmp z.jsonl z.out
+}
+
+@test "writing past ulimit -f: File too large, and no temporary file left" {
+	"$FIX/mkjsonl" 200 500 > x.jsonl
+	run --separate-stderr bash -c 'ulimit -f 64; ecg-pack -o s.ecgz x.jsonl'
+	assert_failure 1
+	assert_equal "$stderr" "ecg-pack: s.ecgz: File too large"
+	[ ! -e s.ecgz ]; refute_leftovers .
+}

@@ -75,6 +75,11 @@ flt_init(const char *argv0)
 	const char *p = strrchr(argv0, '/');
 	flt_prog = p ? p + 1 : argv0;
 	signal(SIGPIPE, SIG_IGN);   /* write errors are reported as EPIPE */
+	/* and writes past `ulimit -f` as EFBIG: the write error path then
+	 * removes the temporary outputs, those of lib/ too (checkpoints,
+	 * vocabularies), where the signal would kill the program and leave
+	 * them behind */
+	signal(SIGXFSZ, SIG_IGN);
 	flt_umask();
 }
 

@@ -40,7 +40,9 @@
 /* The program's name for messages and stream headers ("merit" before flt_init). */
 extern const char *flt_prog;
 
-/* Name the program after argv0's last component; ignore SIGPIPE. */
+/* Name the program after argv0's last component; ignore SIGPIPE and
+ * SIGXFSZ, so that writing to a closed pipe or past the file size limit
+ * is a write error (EPIPE, EFBIG) that removes the temporary outputs. */
 void flt_init(const char *argv0);
 /* "prog: message" on stderr. */
 __attribute__((format(printf, 1, 2))) void flt_warn(const char *fmt, ...);

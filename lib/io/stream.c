@@ -30,6 +30,123 @@
 #define CHUNK        ((size_t)1 << 17)
 #define TRAILER_KEY  "end"
 
+/* ---- scanning ------------------------------------------------------------ */
+
+/*
+ * Where the object being scanned ends: a resumable walk of its msgpack
+ * structure that checks the limits of a record before msgpack-c allocates
+ * anything for it.  left[d] is the number of items still to come in the
+ * container open at level d (level 0: the object itself, one item).
+ */
+struct scanner {
+	size_t scan;              /* bytes scanned */
+	uint64_t objects;         /* objects seen */
+	int depth;                /* containers open */
+	uint64_t left[MRT_MAX_DEPTH + 1];
+};
+
+enum { SCAN_MORE = 0, SCAN_DONE = 1, SCAN_BYTE = -1, SCAN_BIG = -2,
+	SCAN_OBJECTS = -3, SCAN_DEEP = -4 };
+
+static void
+scan_start(struct scanner *s)
+{
+	s->scan = 0;
+	s->objects = 0;
+	s->depth = 0;
+	s->left[0] = 1;
+}
+
+/* Big-endian helpers for the scanner. */
+static uint64_t
+be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Advance s over the avail bytes at b (the object's bytes so far): returns
+ * SCAN_DONE when the object is complete (its length is s->scan), SCAN_MORE
+ * when more bytes are needed, or an error: SCAN_BYTE (*bad is the byte that
+ * is not msgpack), SCAN_BIG, SCAN_OBJECTS or SCAN_DEEP.
+ */
+static int
+scan_step(struct scanner *s, const unsigned char *b, size_t avail, unsigned *bad)
+{
+	for (;;) {
+		size_t p = s->scan, hdr = 1;
+		uint64_t skip = 0, items = 0;
+		int container = 0;
+		unsigned c;
+		if (p >= avail)
+			return SCAN_MORE;
+		c = b[p];
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+			;                                   /* fixint, nil, bool */
+		else if (c >= 0x80 && c <= 0x8f)
+			items = 2 * (uint64_t)(c & 0x0f), container = 1;
+		else if (c >= 0x90 && c <= 0x9f)
+			items = c & 0x0f, container = 1;
+		else if (c >= 0xa0 && c <= 0xbf)
+			skip = c & 0x1f;
+		else {
+			int lenbytes = 0;
+			switch (c) {
+			case 0xc4: case 0xd9: lenbytes = 1; break;   /* bin8 str8 */
+			case 0xc5: case 0xda: lenbytes = 2; break;
+			case 0xc6: case 0xdb: lenbytes = 4; break;
+			case 0xc7: lenbytes = 1; skip = 1; break;    /* ext */
+			case 0xc8: lenbytes = 2; skip = 1; break;
+			case 0xc9: lenbytes = 4; skip = 1; break;
+			case 0xca: case 0xce: case 0xd2: skip = 4; break;
+			case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+			case 0xcc: case 0xd0: skip = 1; break;
+			case 0xcd: case 0xd1: skip = 2; break;
+			case 0xd4: skip = 2; break;                  /* fixext */
+			case 0xd5: skip = 3; break;
+			case 0xd6: skip = 5; break;
+			case 0xd7: skip = 9; break;
+			case 0xd8: skip = 17; break;
+			case 0xdc: case 0xde: lenbytes = 2; container = 1; break;
+			case 0xdd: case 0xdf: lenbytes = 4; container = 1; break;
+			default:
+				*bad = c;
+				return SCAN_BYTE;
+			}
+			if (p + 1 + lenbytes > avail)
+				return SCAN_MORE;
+			hdr += lenbytes;
+			if (c == 0xdc || c == 0xdd)
+				items = be(b + p + 1, lenbytes);
+			else if (c == 0xde || c == 0xdf)
+				items = 2 * be(b + p + 1, lenbytes);
+			else if (lenbytes)
+				skip += be(b + p + 1, lenbytes);
+		}
+		/* bound before allocating: every item is an object */
+		if (++s->objects + items > MRT_MAX_OBJECTS)
+			return SCAN_OBJECTS;
+		if (container && s->depth + 1 > MRT_MAX_DEPTH)
+			return SCAN_DEEP;
+		if (s->scan + hdr + skip > MRT_MAX_RECORD)
+			return SCAN_BIG;
+		if (p + hdr + skip > avail)
+			return SCAN_MORE;
+		s->scan = p + hdr + skip;
+		if (items > 0) {
+			s->left[++s->depth] = items;
+			continue;
+		}
+		/* an item ended: close the containers it completes */
+		while (--s->left[s->depth] == 0)
+			if (s->depth-- == 0)
+				return SCAN_DONE;
+	}
+}
+
 /* ---- reader ------------------------------------------------------------ */
 
 struct mrt_reader {
@@ -44,9 +161,7 @@ struct mrt_reader {
 	uint64_t bytes_in;
 	char *buf;                /* decompressed bytes */
 	size_t cap, start, len;   /* current object starts at start */
-	/* resumable scan of the object at start */
-	size_t scan;              /* bytes scanned from start */
-	uint64_t pending;         /* items still to scan */
+	struct scanner sc;        /* resumable scan of the object at start */
 	msgpack_unpacked up;      /* the last object */
 	msgpack_unpacked hdr;     /* the header of the first stream */
 	char *hdrbytes;
@@ -71,6 +186,8 @@ rfail(mrt_reader *r, int err, const char *fmt, ...)
 	return err;
 }
 
+static const char *where(mrt_reader *r);
+
 /* Decompress more bytes into buf[len..]; 1 if some, 0 at clean end. */
 static int
 fill(mrt_reader *r)
@@ -85,8 +202,8 @@ fill(mrt_reader *r)
 		size_t ncap = r->cap ? r->cap * 2 : 4 * CHUNK;
 		char *nb;
 		if (ncap > MRT_MAX_RECORD + 4 * CHUNK)
-			return rfail(r, MRT_ENOMEM, "record %llu: larger than %zu bytes",
-			    (unsigned long long)r->count + 1, (size_t)MRT_MAX_RECORD);
+			return rfail(r, MRT_ENOMEM, "%s: larger than %zu bytes",
+			    where(r), (size_t)MRT_MAX_RECORD);
 		nb = realloc(r->buf, ncap);
 		if (nb == NULL)
 			return rfail(r, MRT_ENOMEM, "out of memory");
@@ -159,88 +276,32 @@ where(mrt_reader *r)
 	return b;
 }
 
-/* Big-endian helpers for the scanner. */
-static uint64_t
-be(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/*
- * Advance the scan of the object at start over the buffered bytes.
- * Returns 1 when the object is complete (its length is r->scan), 0 when
- * more bytes are needed, or an error.
- */
+/* Scan the object at start over the buffered bytes: 1 complete, 0 more
+ * bytes needed, or an error. */
 static int
 scan(mrt_reader *r)
 {
-	const unsigned char *b = (const unsigned char *)r->buf + r->start;
-	size_t avail = r->len - r->start;
-	while (r->pending > 0) {
-		size_t p = r->scan, hdr = 1;
-		uint64_t skip = 0, items = 0;
-		unsigned c;
-		if (p >= avail)
-			return 0;
-		c = b[p];
-		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
-			;                                   /* fixint, nil, bool */
-		else if (c >= 0x80 && c <= 0x8f)
-			items = 2 * (uint64_t)(c & 0x0f);
-		else if (c >= 0x90 && c <= 0x9f)
-			items = c & 0x0f;
-		else if (c >= 0xa0 && c <= 0xbf)
-			skip = c & 0x1f;
-		else {
-			int lenbytes = 0;
-			switch (c) {
-			case 0xc4: case 0xd9: lenbytes = 1; break;   /* bin8 str8 */
-			case 0xc5: case 0xda: lenbytes = 2; break;
-			case 0xc6: case 0xdb: lenbytes = 4; break;
-			case 0xc7: lenbytes = 1; skip = 1; break;    /* ext */
-			case 0xc8: lenbytes = 2; skip = 1; break;
-			case 0xc9: lenbytes = 4; skip = 1; break;
-			case 0xca: case 0xce: case 0xd2: skip = 4; break;
-			case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
-			case 0xcc: case 0xd0: skip = 1; break;
-			case 0xcd: case 0xd1: skip = 2; break;
-			case 0xd4: skip = 2; break;                  /* fixext */
-			case 0xd5: skip = 3; break;
-			case 0xd6: skip = 5; break;
-			case 0xd7: skip = 9; break;
-			case 0xd8: skip = 17; break;
-			case 0xdc: case 0xde: lenbytes = 2; break;   /* array/map16 */
-			case 0xdd: case 0xdf: lenbytes = 4; break;
-			default:
-				return rfail(r, MRT_EMSGPACK,
-				    "%s: not msgpack (byte 0x%02x)", where(r), c);
-			}
-			if (p + 1 + lenbytes > avail)
-				return 0;
-			hdr += lenbytes;
-			if (c == 0xdc || c == 0xdd)
-				items = be(b + p + 1, lenbytes);
-			else if (c == 0xde || c == 0xdf)
-				items = 2 * be(b + p + 1, lenbytes);
-			else if (lenbytes)
-				skip += be(b + p + 1, lenbytes);
-		}
-		/* every item takes at least one byte: bound before allocating */
-		if (r->scan + hdr + skip + items > MRT_MAX_RECORD ||
-		    r->pending + items > MRT_MAX_RECORD)
-			return rfail(r, MRT_ENOMEM,
-			    "record %llu: larger than %zu bytes",
-			    (unsigned long long)r->count + 1, (size_t)MRT_MAX_RECORD);
-		if (p + hdr + skip > avail)
-			return 0;
-		r->scan = p + hdr + skip;
-		r->pending += items;
-		r->pending--;
+	unsigned bad = 0;
+	int e;
+	if (r->buf == NULL)
+		return 0;       /* nothing decompressed yet */
+	e = scan_step(&r->sc, (const unsigned char *)r->buf + r->start,
+	    r->len - r->start, &bad);
+	switch (e) {
+	case SCAN_BYTE:
+		return rfail(r, MRT_EMSGPACK, "%s: not msgpack (byte 0x%02x)",
+		    where(r), bad);
+	case SCAN_BIG:
+		return rfail(r, MRT_ENOMEM, "%s: larger than %zu bytes", where(r),
+		    (size_t)MRT_MAX_RECORD);
+	case SCAN_OBJECTS:
+		return rfail(r, MRT_ENOMEM, "%s: more than %llu msgpack objects",
+		    where(r), (unsigned long long)MRT_MAX_OBJECTS);
+	case SCAN_DEEP:
+		return rfail(r, MRT_EFORMAT, "%s: maps and arrays nested deeper "
+		    "than %d levels", where(r), MRT_MAX_DEPTH);
 	}
-	return 1;
+	return e;
 }
 
 /* Read the next msgpack object into r->up; 1, 0 at end of input, <0. */
@@ -249,9 +310,8 @@ next_object(mrt_reader *r)
 {
 	int e;
 	/* drop the previous object */
-	r->start += r->scan;
-	r->scan = 0;
-	r->pending = 1;
+	r->start += r->sc.scan;
+	scan_start(&r->sc);
 	for (;;) {
 		e = scan(r);
 		if (e < 0)
@@ -271,15 +331,14 @@ next_object(mrt_reader *r)
 	{
 		size_t off = 0;
 		msgpack_unpack_return u = msgpack_unpack_next(&r->up,
-		    r->buf + r->start, r->scan, &off);
+		    r->buf + r->start, r->sc.scan, &off);
 		if (u == MSGPACK_UNPACK_NOMEM_ERROR)
-			return rfail(r, MRT_ENOMEM, "record %llu: out of memory",
-			    (unsigned long long)r->count + 1);
-		if (u != MSGPACK_UNPACK_SUCCESS || off != r->scan)
+			return rfail(r, MRT_ENOMEM, "%s: out of memory", where(r));
+		if (u != MSGPACK_UNPACK_SUCCESS || off != r->sc.scan)
 			return rfail(r, MRT_EMSGPACK, "%s: not msgpack", where(r));
 	}
 	r->raw = r->buf + r->start;
-	r->rawlen = r->scan;
+	r->rawlen = r->sc.scan;
 	return 1;
 }
 
@@ -335,7 +394,6 @@ mrt_reader_open(mrt_reader **rp, FILE *f, const char *name, const char **errmsg)
 	}
 	msgpack_unpacked_init(&r->up);
 	msgpack_unpacked_init(&r->hdr);
-	r->pending = 0;
 	e = next_object(r);
 	if (e == 0)
 		e = rfail(r, MRT_ETRUNC, "empty input, not a merit stream");
@@ -366,6 +424,24 @@ mrt_reader_open(mrt_reader **rp, FILE *f, const char *name, const char **errmsg)
 	r->have_hdr = 1;
 	r->in_stream = 1;
 	*rp = r;
+	return 0;
+}
+
+/* Field names are strings, and none is the trailer's "end". */
+static int
+check_names(mrt_reader *r, const msgpack_object *rec)
+{
+	for (uint32_t i = 0; i < rec->via.map.size; i++) {
+		const msgpack_object *k = &rec->via.map.ptr[i].key;
+		if (k->type != MSGPACK_OBJECT_STR)
+			return rfail(r, MRT_EFORMAT, "record %llu: field %u: its "
+			    "name is not a string", (unsigned long long)r->count,
+			    i + 1);
+		if (keyeq(k, TRAILER_KEY))
+			return rfail(r, MRT_EFORMAT, "record %llu: field \"%s\" is "
+			    "reserved for the trailer", (unsigned long long)r->count,
+			    TRAILER_KEY);
+	}
 	return 0;
 }
 
@@ -426,6 +502,11 @@ mrt_reader_next(mrt_reader *r, const msgpack_object **rec)
 			    (unsigned long long)r->count + 1);
 		if (o->via.map.size > 0 && keyeq(&o->via.map.ptr[0].key, TRAILER_KEY)) {
 			int64_t n;
+			if (!keyeq(&o->via.map.ptr[0].val, MRT_STREAM_FORMAT))
+				return rfail(r, MRT_EFORMAT, "record %llu: a trailer "
+				    "whose end is not \"%s\"",
+				    (unsigned long long)r->count + 1,
+				    MRT_STREAM_FORMAT);
 			if (mrt_rec_int(o, "count", &n) != 0)
 				return rfail(r, MRT_EFORMAT,
 				    "trailer without a record count");
@@ -438,7 +519,7 @@ mrt_reader_next(mrt_reader *r, const msgpack_object **rec)
 		}
 		r->count++;
 		r->seg_count++;
-		if ((e = check_tensors(r, o)) < 0)
+		if ((e = check_names(r, o)) < 0 || (e = check_tensors(r, o)) < 0)
 			return e;
 		*rec = o;
 		return 1;
@@ -843,9 +924,21 @@ struct mrt_writer {
 	size_t outcap;
 	msgpack_packer pk;
 	uint64_t count;
+	size_t rec_start;      /* where the open record begins in buf */
 	int in_record;
 	int err;
 };
+
+/* Is p[0..n) one msgpack object within the limits of a record? */
+static int
+within_limits(const char *p, size_t n)
+{
+	struct scanner s;
+	unsigned bad;
+	scan_start(&s);
+	return scan_step(&s, (const unsigned char *)p, n, &bad) == SCAN_DONE &&
+	    s.scan == n;
+}
 
 static int
 wbuf_write(void *data, const char *p, size_t n)
@@ -949,6 +1042,7 @@ mrt_writer_begin(mrt_writer *w, uint32_t nfields)
 	if (w->in_record)
 		return MRT_EINVAL;
 	w->in_record = 1;
+	w->rec_start = w->len;
 	if (msgpack_pack_map(&w->pk, nfields) != 0)
 		return w->err ? w->err : MRT_EIO;
 	return 0;
@@ -995,6 +1089,9 @@ mrt_writer_end(mrt_writer *w)
 	if (!w->in_record)
 		return MRT_EINVAL;
 	w->in_record = 0;
+	/* what a reader would refuse is not written */
+	if (!within_limits(w->buf + w->rec_start, w->len - w->rec_start))
+		return w->err = MRT_ERANGE;
 	w->count++;
 	if (w->len >= 4 * CHUNK)
 		return wflush(w, 0);
@@ -1009,6 +1106,8 @@ mrt_writer_raw(mrt_writer *w, const char *p, size_t n)
 	if (n == 0 || (((unsigned char)p[0] & 0xf0) != 0x80 &&
 	    (unsigned char)p[0] != 0xde && (unsigned char)p[0] != 0xdf))
 		return MRT_EINVAL;
+	if (!within_limits(p, n))
+		return MRT_ERANGE;
 	if (wbuf_write(w, p, n) != 0)
 		return w->err;
 	w->count++;

@@ -28,6 +28,12 @@
 #define MRT_MAX_RECORD     ((size_t)1 << 30)
 /* Largest tensor element count accepted from a stream. */
 #define MRT_MAX_ELEMS      ((int64_t)1 << 31)
+/* Most msgpack objects in a record (every map key, value and array element
+ * counts one, and so does each map and array): what msgpack-c allocates
+ * for a record is bounded by this, not only by its bytes. */
+#define MRT_MAX_OBJECTS    ((uint64_t)1 << 22)
+/* Deepest nesting of maps and arrays in a record (the record's map is 1). */
+#define MRT_MAX_DEPTH      32
 
 /* ---- reading ---------------------------------------------------------- */
 
@@ -44,11 +50,14 @@ int mrt_reader_open(mrt_reader **r, FILE *f, const char *name,
 
 /*
  * Next record: returns 1 and sets *rec (a map), 0 at the end of the stream
- * (trailer seen and its count verified, then end of input), or a negative
- * error code.  A stream made of several streams one after another
- * (header, records, trailer, header, ...) reads as one.  Every top-level
- * field that is a map with a "dtype" key is checked to be a well-formed
- * tensor (data length = dtype size x shape) before the record is returned.
+ * (trailer seen, its end and count verified, then end of input), or a
+ * negative error code.  A stream made of several streams one after another
+ * (header, records, trailer, header, ...) reads as one.  Before a record is
+ * returned its field names are checked to be strings other than "end", and
+ * every top-level field that is a map with a "dtype" key to be a
+ * well-formed tensor (data length = dtype size x shape).  The limits of a
+ * record (MRT_MAX_RECORD bytes, MRT_MAX_OBJECTS objects, MRT_MAX_DEPTH
+ * levels) are checked before anything is allocated for it.
  */
 int mrt_reader_next(mrt_reader *r, const msgpack_object **rec);
 
@@ -114,7 +123,8 @@ typedef struct mrt_writer mrt_writer;
 int mrt_writer_open(mrt_writer **w, FILE *f, const char *writer, int level);
 /* The packer records are written with, between begin and end. */
 msgpack_packer *mrt_writer_packer(mrt_writer *w);
-/* Start a record map of nfields fields; pack them; then call end. */
+/* Start a record map of nfields fields; pack them; then call end, which
+ * refuses (MRT_ERANGE) a record over the limits a reader checks. */
 int mrt_writer_begin(mrt_writer *w, uint32_t nfields);
 /*
  * Start a record that copies every field of rec except those named in

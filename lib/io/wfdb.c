@@ -38,6 +38,9 @@ struct mrt_wfdb {
 	size_t clen, ccap;
 	int ncomments;
 	const char **cptr;
+	int64_t *budget;    /* header bytes left for this record and its
+			     * segments (points to own_budget but in segments) */
+	int64_t own_budget;
 	char err[600];
 };
 
@@ -174,7 +177,7 @@ parse_fmt(mrt_wfdb_sig *s, const char *t)
 	long v;
 	errno = 0;
 	v = strtol(t, &end, 10);
-	if (end == t)
+	if (end == t || errno == ERANGE || v < 0 || v > 100000)
 		return -1;
 	s->fmt = (int)v;
 	s->spf = 1;
@@ -316,22 +319,35 @@ parse_signal(mrt_wfdb *w, mrt_wfdb_sig *s, char *line, uint64_t ln)
 	return 0;
 }
 
-/* Read one line into buf: 1 line, 0 end, <0 error (too long, I/O). */
+/*
+ * Read one line into buf (MRT_WFDB_MAXLINE + 1 bytes): 1 line, 0 end, <0
+ * error (too long, a NUL byte, over the record's header budget, I/O).
+ */
 static int
 getline_bounded(mrt_wfdb *w, FILE *f, char *buf, uint64_t ln)
 {
-	size_t l;
-	if (fgets(buf, MRT_WFDB_MAXLINE + 2, f) == NULL)
-		return ferror(f) ? werr(w, MRT_EIO, "%s", strerror(errno)) : 0;
-	l = strlen(buf);
-	if (l > MRT_WFDB_MAXLINE || (l && buf[l - 1] != '\n' && !feof(f)))
-		return werr(w, MRT_EFORMAT, "line %llu: longer than %d bytes",
-		    (unsigned long long)ln, MRT_WFDB_MAXLINE);
-	if (memchr(buf, 0, l) != NULL)
-		return werr(w, MRT_EFORMAT, "line %llu: NUL byte",
-		    (unsigned long long)ln);
-	while (l && (buf[l - 1] == '\n' || buf[l - 1] == '\r'))
-		buf[--l] = 0;
+	size_t l = 0;
+	int c;
+	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+		if (c == 0)
+			return werr(w, MRT_EFORMAT, "line %llu: NUL byte",
+			    (unsigned long long)ln);
+		if (l == MRT_WFDB_MAXLINE)
+			return werr(w, MRT_EFORMAT, "line %llu: longer than %d "
+			    "bytes", (unsigned long long)ln, MRT_WFDB_MAXLINE);
+		buf[l++] = (char)c;
+	}
+	if (c == EOF && ferror(f))
+		return werr(w, MRT_EIO, "%s", strerror(errno));
+	if (c == EOF && l == 0)
+		return 0;
+	if ((*w->budget -= (int64_t)l + 1) < 0)
+		return werr(w, MRT_ENOMEM, "headers of more than %lld bytes (the "
+		    "record's and its segments' in all)",
+		    (long long)MRT_WFDB_MAXHEADER);
+	while (l && buf[l - 1] == '\r')
+		l--;
+	buf[l] = 0;
 	return 1;
 }
 
@@ -384,43 +400,63 @@ parse_record_line(mrt_wfdb *w, char *line, uint64_t ln)
 	return 0;
 }
 
+static int wfdb_open(mrt_wfdb **wp, const char *path, int64_t *budget);
+
+/* Open segment i of w, which must be an ordinary record. */
+static int
+open_segment(mrt_wfdb *w, int i, mrt_wfdb **sw)
+{
+	char p[8192];
+	int e;
+	*sw = NULL;
+	if (strcmp(w->segname[i], "~") == 0)
+		return werr(w, MRT_EFORMAT, "segment %d is a gap ('~'), not "
+		    "supported", i + 1);
+	snprintf(p, sizeof p, "%s%s.hea", w->dir, w->segname[i]);
+	e = wfdb_open(sw, p, w->budget);
+	if (e == 0 && (*sw)->nseg)
+		e = werr(w, MRT_EFORMAT, "segment %s is itself multi-segment",
+		    w->segname[i]);
+	else if (e < 0)
+		werr(w, e, "segment %s: %s", w->segname[i], mrt_wfdb_errmsg(*sw));
+	return e;
+}
+
 /* A multi-segment record takes its signal specs from its first segment. */
 static int
 segment_signals(mrt_wfdb *w)
 {
-	char p[8192];
 	mrt_wfdb *sw;
 	int e;
 	if (w->seglen[0] == 0)
 		return werr(w, MRT_EFORMAT, "variable-layout multi-segment "
 		    "record (layout segment %s) is not supported",
 		    w->segname[0]);
-	if (strcmp(w->segname[0], "~") == 0)
-		return werr(w, MRT_EFORMAT, "segment 1 is a gap ('~'), not "
-		    "supported");
-	snprintf(p, sizeof p, "%s%s.hea", w->dir, w->segname[0]);
-	e = mrt_wfdb_open(&sw, p);
+	e = open_segment(w, 0, &sw);
 	if (e == 0 && sw->nsig != w->nsig)
 		e = werr(w, MRT_EFORMAT, "segment %s has %d signals, the "
 		    "record %d", w->segname[0], sw->nsig, w->nsig);
-	if (e < 0) {
-		if (w->err[0] == 0)
-			werr(w, e, "segment %s: %s", w->segname[0],
-			    mrt_wfdb_errmsg(sw));
-		mrt_wfdb_free(sw);
-		return e;
-	}
-	if (w->nsig && (w->sig = calloc(w->nsig, sizeof *w->sig)) == NULL)
+	if (e == 0 && w->nsig && (w->sig = calloc(w->nsig, sizeof *w->sig)) == NULL)
 		e = werr(w, MRT_ENOMEM, "out of memory");
-	else if (w->nsig)
-		memcpy(w->sig, sw->sig, w->nsig * sizeof *w->sig);
-	w->maxspf = sw->maxspf;
+	if (e == 0) {
+		if (w->nsig)
+			memcpy(w->sig, sw->sig, w->nsig * sizeof *w->sig);
+		w->maxspf = sw->maxspf;
+	}
 	mrt_wfdb_free(sw);
 	return e;
 }
 
 int
 mrt_wfdb_open(mrt_wfdb **wp, const char *path)
+{
+	return wfdb_open(wp, path, NULL);
+}
+
+/* Open the header at path; budget: the header bytes left for a segment's
+ * record, or NULL for a record of its own. */
+static int
+wfdb_open(mrt_wfdb **wp, const char *path, int64_t *budget)
 {
 	mrt_wfdb *w = calloc(1, sizeof *w);
 	FILE *f;
@@ -430,6 +466,8 @@ mrt_wfdb_open(mrt_wfdb **wp, const char *path)
 	*wp = w;
 	if (w == NULL)
 		return MRT_ENOMEM;
+	w->own_budget = MRT_WFDB_MAXHEADER;
+	w->budget = budget ? budget : &w->own_budget;
 	if (strlen(path) >= sizeof w->path)
 		return werr(w, MRT_EINVAL, "path too long");
 	strcpy(w->path, path);
@@ -442,7 +480,7 @@ mrt_wfdb_open(mrt_wfdb **wp, const char *path)
 	if ((f = fopen(path, "rb")) == NULL)
 		return werr(w, errno == ENOENT ? MRT_ENOENT : MRT_EIO, "%s",
 		    strerror(errno));
-	if ((line = malloc(MRT_WFDB_MAXLINE + 2)) == NULL) {
+	if ((line = malloc(MRT_WFDB_MAXLINE + 1)) == NULL) {
 		fclose(f);
 		return werr(w, MRT_ENOMEM, "out of memory");
 	}
@@ -461,6 +499,8 @@ mrt_wfdb_open(mrt_wfdb **wp, const char *path)
 		if (state == 0) {
 			if ((e = parse_record_line(w, s, ln)) < 0)
 				break;
+			if (w->nseg && budget)
+				break;  /* a segment that is multi-segment */
 			if (w->nseg) {
 				w->segname = calloc(w->nseg, sizeof *w->segname);
 				w->seglen = calloc(w->nseg, sizeof *w->seglen);
@@ -507,6 +547,8 @@ mrt_wfdb_open(mrt_wfdb **wp, const char *path)
 	fclose(f);
 	if (e < 0)
 		return e;
+	if (w->nseg && budget)
+		return 0;       /* the caller refuses it (open_segment) */
 	if (state == 0)
 		return werr(w, MRT_EFORMAT, "no record line");
 	if (state == 1)
@@ -684,38 +726,53 @@ open_sigfile(mrt_wfdb *w, const char *file, int64_t *size, int *e)
 	return f;
 }
 
+/*
+ * Decode group g (file f, nframes frames) into out: signal s's row starts
+ * at out + s * stride, and its frame 0 at column at.
+ */
 static int
 decode_group(mrt_wfdb *w, const struct group *g, FILE *f, int64_t nframes,
-    int64_t nout, int32_t *out, int64_t n)
+    int64_t nout, int32_t *out, int64_t stride, int64_t at)
 {
 	const mrt_wfdb_sig *s0 = &w->sig[g->s0];
 	int fmt = s0->fmt, M = w->maxspf;
-	int64_t nbytes = bytes_for(fmt, nframes * g->framesize), have, idx = 0;
+	int64_t nbytes = bytes_for(fmt, nframes * g->framesize), idx = 0;
 	unsigned char *buf;
-	int32_t acc[MRT_WFDB_MAXSIG];
+	int64_t acc[MRT_WFDB_MAXSIG];
 	if ((buf = calloc(1, (size_t)nbytes + 8)) == NULL)
 		return werr(w, MRT_ENOMEM, "out of memory");
 	if (fseeko(f, s0->offset, SEEK_SET) != 0) {
 		free(buf);
 		return werr(w, MRT_EIO, "%s: %s", s0->file, strerror(errno));
 	}
-	have = (int64_t)fread(buf, 1, (size_t)nbytes, f);
+	/* a short last group decodes from the zero padding */
+	(void)fread(buf, 1, (size_t)nbytes, f);
 	if (ferror(f)) {
 		free(buf);
 		return werr(w, MRT_EIO, "%s: %s", s0->file, strerror(errno));
 	}
-	(void)have;   /* a short last group decodes from the zero padding */
 	for (int s = g->s0; s < g->s1; s++)
 		acc[s - g->s0] = w->sig[s].initval;
 	for (int64_t fr = 0; fr < nframes; fr++)
 		for (int s = g->s0; s < g->s1; s++) {
 			const mrt_wfdb_sig *sg = &w->sig[s];
 			int64_t of = fr - sg->skew;
-			int32_t *row = out + (int64_t)s * n;
+			int32_t *row = out + (int64_t)s * stride + at;
 			for (int k = 0; k < sg->spf; k++) {
 				int32_t v = get_sample(fmt, buf, idx++);
-				if (fmt == 8)
-					v = acc[s - g->s0] += v;
+				if (fmt == 8) {
+					/* first differences: the sum must stay a
+					 * valid 32-bit sample */
+					int64_t a = acc[s - g->s0] += v;
+					if (a <= INT32_MIN || a > INT32_MAX) {
+						free(buf);
+						return werr(w, MRT_ERANGE, "signal %d: "
+						    "format 8 differences leave the "
+						    "32-bit range at frame %lld", s,
+						    (long long)fr);
+					}
+					v = (int32_t)a;
+				}
 				if (of < 0 || of >= nout)
 					continue;
 				/* high-rate positions m with m*spf/M == k */
@@ -726,6 +783,99 @@ decode_group(mrt_wfdb *w, const struct group *g, FILE *f, int64_t nframes,
 			}
 		}
 	free(buf);
+	return 0;
+}
+
+/* What reading a single-segment record takes, sized before decoding. */
+struct plan {
+	struct group *g;
+	FILE **fp;
+	int ng;
+	int64_t nframes, nout;
+	int64_t total;             /* samples per signal out */
+};
+
+static void
+plan_free(struct plan *pl)
+{
+	for (int i = 0; i < pl->ng; i++)
+		if (pl->fp[i])
+			fclose(pl->fp[i]);
+	free(pl->g);
+	free(pl->fp);
+	memset(pl, 0, sizeof *pl);
+}
+
+/* Open the signal files of w and size its output, within the limits. */
+static int
+plan_single(mrt_wfdb *w, struct plan *pl)
+{
+	int e = 0, maxskew = 0;
+	memset(pl, 0, sizeof *pl);
+	pl->nframes = w->nsamp;
+	if (w->nsig == 0)
+		return 0;
+	pl->g = calloc(w->nsig, sizeof *pl->g);
+	pl->fp = calloc(w->nsig, sizeof *pl->fp);
+	if (pl->g == NULL || pl->fp == NULL) {
+		plan_free(pl);
+		return werr(w, MRT_ENOMEM, "out of memory");
+	}
+	if ((e = find_groups(w, pl->g, &pl->ng)) < 0)
+		goto fail;
+	for (int i = 0; i < pl->ng; i++) {
+		const mrt_wfdb_sig *s = &w->sig[pl->g[i].s0];
+		int64_t size, avail;
+		if ((pl->fp[i] = open_sigfile(w, s->file, &size, &e)) == NULL)
+			goto fail;
+		avail = size - s->offset;
+		if (avail < 0)
+			avail = 0;
+		pl->g[i].frames = samples_in(s->fmt, avail) / pl->g[i].framesize;
+		if (w->nsamp >= 0 && pl->g[i].frames < w->nsamp) {
+			e = werr(w, MRT_ETRUNC, "size mismatch: %s holds %lld "
+			    "frames, the header says %lld", s->file,
+			    (long long)pl->g[i].frames, (long long)w->nsamp);
+			goto fail;
+		}
+		if (pl->nframes < 0 || pl->g[i].frames < pl->nframes)
+			pl->nframes = pl->g[i].frames;
+	}
+	for (int s = 0; s < w->nsig; s++)
+		if (w->sig[s].skew > maxskew)
+			maxskew = w->sig[s].skew;
+	pl->nout = pl->nframes > maxskew ? pl->nframes - maxskew : 0;
+	pl->total = pl->nout * w->maxspf;
+	if (pl->total > MRT_WFDB_MAXBYTES / 4 / w->nsig) {
+		e = werr(w, MRT_ENOMEM, "%lld samples per signal is over the "
+		    "limit", (long long)pl->total);
+		goto fail;
+	}
+	/* the bytes decoded (skewed frames too) are bounded as well */
+	for (int i = 0; i < pl->ng; i++)
+		if (bytes_for(w->sig[pl->g[i].s0].fmt, pl->nframes *
+		    pl->g[i].framesize) > MRT_WFDB_MAXBYTES) {
+			e = werr(w, MRT_ENOMEM, "%s: %lld frames to decode is "
+			    "over the limit", w->sig[pl->g[i].s0].file,
+			    (long long)pl->nframes);
+			goto fail;
+		}
+	return 0;
+fail:
+	plan_free(pl);
+	return e;
+}
+
+/* Decode the planned record into out (rows of stride, from column at). */
+static int
+plan_decode(mrt_wfdb *w, const struct plan *pl, int32_t *out, int64_t stride,
+    int64_t at)
+{
+	int e;
+	for (int i = 0; i < pl->ng; i++)
+		if ((e = decode_group(w, &pl->g[i], pl->fp[i], pl->nframes,
+		    pl->nout, out, stride, at)) < 0)
+			return e;
 	return 0;
 }
 
@@ -744,128 +894,102 @@ mrt_wfdb_read(mrt_wfdb *w, int32_t **out, int64_t *n)
 static int
 read_single(mrt_wfdb *w, int32_t **out, int64_t *n)
 {
-	struct group *g;
-	FILE **fp;
-	int ng = 0, e = 0, maxskew = 0;
-	int64_t nframes = w->nsamp, nout, total;
-	if (w->nsig == 0)
-		return 0;
-	g = calloc(w->nsig, sizeof *g);
-	fp = calloc(w->nsig, sizeof *fp);
-	if (g == NULL || fp == NULL) {
-		free(g);
-		free(fp);
-		return werr(w, MRT_ENOMEM, "out of memory");
-	}
-	if ((e = find_groups(w, g, &ng)) < 0)
-		goto done;
-	for (int i = 0; i < ng; i++) {
-		const mrt_wfdb_sig *s = &w->sig[g[i].s0];
-		int64_t size, avail;
-		if ((fp[i] = open_sigfile(w, s->file, &size, &e)) == NULL)
-			goto done;
-		avail = size - s->offset;
-		if (avail < 0)
-			avail = 0;
-		g[i].frames = samples_in(s->fmt, avail) / g[i].framesize;
-		if (w->nsamp >= 0 && g[i].frames < w->nsamp) {
-			e = werr(w, MRT_ETRUNC, "size mismatch: %s holds %lld "
-			    "frames, the header says %lld", s->file,
-			    (long long)g[i].frames, (long long)w->nsamp);
-			goto done;
-		}
-		if (nframes < 0 || g[i].frames < nframes)
-			nframes = g[i].frames;
-	}
-	for (int s = 0; s < w->nsig; s++)
-		if (w->sig[s].skew > maxskew)
-			maxskew = w->sig[s].skew;
-	nout = nframes > maxskew ? nframes - maxskew : 0;
-	total = nout * w->maxspf;
-	if (total > MRT_WFDB_MAXBYTES / 4 / w->nsig) {
-		e = werr(w, MRT_ENOMEM, "%lld samples per signal is over the "
-		    "limit", (long long)total);
-		goto done;
-	}
-	if ((*out = malloc((size_t)(total * w->nsig) * 4 + 4)) == NULL) {
+	struct plan pl;
+	int e;
+	if ((e = plan_single(w, &pl)) < 0 || w->nsig == 0)
+		return e;
+	if ((*out = malloc((size_t)(pl.total * w->nsig) * 4 + 4)) == NULL)
 		e = werr(w, MRT_ENOMEM, "out of memory");
-		goto done;
+	else if ((e = plan_decode(w, &pl, *out, pl.total, 0)) < 0) {
+		free(*out);
+		*out = NULL;
+	} else
+		*n = pl.total;
+	plan_free(&pl);
+	return e;
+}
+
+/* Does segment sw have w's fixed layout (gains, baselines, rates)? */
+static int
+same_layout(mrt_wfdb *w, const mrt_wfdb *sw, int i)
+{
+	if (sw->nsig != w->nsig)
+		return werr(w, MRT_EFORMAT, "segment %s has %d signals, the record "
+		    "%d", w->segname[i], sw->nsig, w->nsig);
+	if (sw->maxspf != w->maxspf)
+		return werr(w, MRT_EFORMAT, "segment %s has another frame layout",
+		    w->segname[i]);
+	for (int s = 0; s < w->nsig; s++) {
+		const mrt_wfdb_sig *a = &w->sig[s], *b = &sw->sig[s];
+		if (a->spf != b->spf || a->gain != b->gain ||
+		    a->baseline != b->baseline || strcmp(a->units, b->units) != 0)
+			return werr(w, MRT_EFORMAT, "segment %s: signal %d has "
+			    "another rate, gain, baseline or units than in the "
+			    "first segment (a fixed layout keeps them)",
+			    w->segname[i], s);
 	}
-	for (int i = 0; i < ng; i++)
-		if ((e = decode_group(w, &g[i], fp[i], nframes, nout, *out,
-		    total)) < 0)
-			break;
+	return 0;
+}
+
+/*
+ * A fixed-layout record: every segment is sized first (headers and signal
+ * file sizes only), so the total is checked before anything is allocated
+ * for samples; then each is decoded straight into the output.
+ */
+static int
+read_segments(mrt_wfdb *w, int32_t **out, int64_t *n)
+{
+	int64_t *len = calloc(w->nseg, sizeof *len), total = 0, at = 0;
+	int e = 0;
+	if (len == NULL)
+		return werr(w, MRT_ENOMEM, "out of memory");
+	for (int pass = 0; pass < 2 && e == 0; pass++) {
+		if (pass == 1) {
+			if (w->nsig == 0)
+				break;
+			if ((*out = malloc((size_t)(total * w->nsig) * 4 + 4)) ==
+			    NULL) {
+				e = werr(w, MRT_ENOMEM, "out of memory");
+				break;
+			}
+		}
+		for (int i = 0; i < w->nseg && e == 0; i++) {
+			mrt_wfdb *sw = NULL;
+			struct plan pl;
+			memset(&pl, 0, sizeof pl);
+			if ((e = open_segment(w, i, &sw)) == 0 &&
+			    (e = same_layout(w, sw, i)) == 0) {
+				if ((e = plan_single(sw, &pl)) < 0)
+					werr(w, e, "segment %s: %s", w->segname[i],
+					    mrt_wfdb_errmsg(sw));
+			}
+			if (e == 0 && pass == 0) {
+				len[i] = pl.total;
+				total += pl.total;
+				if (total > MRT_WFDB_MAXBYTES / 4 /
+				    (w->nsig ? w->nsig : 1))
+					e = werr(w, MRT_ENOMEM, "%lld samples per "
+					    "signal is over the limit",
+					    (long long)total);
+			} else if (e == 0) {
+				if (pl.total != len[i])
+					e = werr(w, MRT_EIO, "segment %s changed "
+					    "while it was read", w->segname[i]);
+				else if (w->nsig && (e = plan_decode(sw, &pl, *out,
+				    total, at)) < 0)
+					werr(w, e, "segment %s: %s", w->segname[i],
+					    mrt_wfdb_errmsg(sw));
+				at += len[i];
+			}
+			plan_free(&pl);
+			mrt_wfdb_free(sw);
+		}
+	}
 	if (e < 0) {
 		free(*out);
 		*out = NULL;
 	} else
 		*n = total;
-done:
-	for (int i = 0; i < ng; i++)
-		if (fp[i])
-			fclose(fp[i]);
-	free(g);
-	free(fp);
-	return e;
-}
-
-static int
-read_segments(mrt_wfdb *w, int32_t **out, int64_t *n)
-{
-	int32_t **seg = calloc(w->nseg, sizeof *seg);
-	int64_t *len = calloc(w->nseg, sizeof *len), total = 0;
-	int e = 0;
-	if (seg == NULL || len == NULL) {
-		free(seg);
-		free(len);
-		return werr(w, MRT_ENOMEM, "out of memory");
-	}
-	for (int i = 0; i < w->nseg && e == 0; i++) {
-		char p[8192];
-		mrt_wfdb *sw = NULL;
-		if (strcmp(w->segname[i], "~") == 0) {
-			e = werr(w, MRT_EFORMAT, "segment %d is a gap ('~'), "
-			    "not supported", i + 1);
-			break;
-		}
-		snprintf(p, sizeof p, "%s%s.hea", w->dir, w->segname[i]);
-		e = mrt_wfdb_open(&sw, p);
-		if (e == 0 && sw->nseg)
-			e = werr(w, MRT_EFORMAT, "segment %s is itself "
-			    "multi-segment", w->segname[i]);
-		else if (e == 0 && sw->nsig != w->nsig)
-			e = werr(w, MRT_EFORMAT, "segment %s has %d signals, "
-			    "the record %d", w->segname[i], sw->nsig, w->nsig);
-		else if (e == 0 && sw->maxspf != w->maxspf)
-			e = werr(w, MRT_EFORMAT, "segment %s has another "
-			    "frame layout", w->segname[i]);
-		if (e == 0)
-			e = mrt_wfdb_read(sw, &seg[i], &len[i]);
-		if (e < 0 && w->err[0] == 0)
-			werr(w, e, "segment %s: %s", w->segname[i],
-			    mrt_wfdb_errmsg(sw));
-		total += len[i];
-		mrt_wfdb_free(sw);
-	}
-	if (e == 0 && total > MRT_WFDB_MAXBYTES / 4 / (w->nsig ? w->nsig : 1))
-		e = werr(w, MRT_ENOMEM, "%lld samples per signal is over the "
-		    "limit", (long long)total);
-	if (e == 0 && (*out = malloc((size_t)(total * w->nsig) * 4 + 4)) ==
-	    NULL)
-		e = werr(w, MRT_ENOMEM, "out of memory");
-	if (e == 0) {
-		int64_t at = 0;
-		for (int i = 0; i < w->nseg; i++) {
-			for (int s = 0; s < w->nsig; s++)
-				memcpy(*out + s * total + at, seg[i] + s * len[i],
-				    len[i] * 4);
-			at += len[i];
-		}
-		*n = total;
-	}
-	for (int i = 0; i < w->nseg; i++)
-		free(seg[i]);
-	free(seg);
 	free(len);
 	return e;
 }

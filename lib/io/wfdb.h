@@ -15,10 +15,20 @@
  * frames and the record ends max(skew) frames early.  Invalid samples
  * (the format's reserved most negative value) come out as MRT_WFDB_INVALID.
  *
- * Header sizes are bounded before anything is allocated: at most
- * MRT_WFDB_MAXSIG signals, lines of at most MRT_WFDB_MAXLINE bytes, and a
- * sample count that the signal files actually hold (a shorter file is a
- * "size mismatch" error; the output is at most MRT_WFDB_MAXBYTES).
+ * Sizes are bounded before anything is allocated for them: at most
+ * MRT_WFDB_MAXSIG signals and MRT_WFDB_MAXSEG segments, lines of at most
+ * MRT_WFDB_MAXLINE bytes, comments of MRT_WFDB_MAXCOMMENT bytes, and
+ * MRT_WFDB_MAXHEADER bytes of header lines for a record (its own header and
+ * its segments', each segment header read twice: once to size the record,
+ * once to decode it); a sample count that the signal files actually hold (a
+ * shorter file is a "size mismatch" error).  The output, all segments
+ * together, is at most MRT_WFDB_MAXBYTES, and so are the bytes of each
+ * signal file decoded: reading a record holds its output and one signal
+ * file's bytes at a time.  Segments must be ordinary records (a segment
+ * that is itself multi-segment is refused, so nothing recurses) with the
+ * first segment's signals, rates, gains, baselines and units; a segment
+ * may appear more than once.  Format 8 differences whose sum leaves the
+ * 32-bit range (or reaches MRT_WFDB_INVALID) are an MRT_ERANGE error.
  */
 #ifndef MRT_WFDB_H
 #define MRT_WFDB_H
@@ -33,6 +43,7 @@
 #define MRT_WFDB_MAXSEG   1024
 #define MRT_WFDB_MAXCOMMENT ((size_t)1 << 20)   /* bytes of comments */
 #define MRT_WFDB_MAXBYTES ((int64_t)1 << 30)   /* decoded int32 samples */
+#define MRT_WFDB_MAXHEADER ((int64_t)16 << 20) /* header bytes of a record */
 #define MRT_WFDB_INVALID  INT32_MIN
 #define MRT_WFDB_DEFGAIN  200.0
 

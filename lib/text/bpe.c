@@ -3,6 +3,8 @@
  * encoding with merge ranks and a heap, decoding, vocabulary files.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -823,12 +825,21 @@ put_escaped(FILE *f, const unsigned char *p, size_t n)
 int
 mrt_bpe_save(const mrt_bpe *b, const char *path)
 {
+	static atomic_uint seq;
 	char tmp[4096];
 	FILE *f;
-	int fd, e;
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-		return MRT_EINVAL;
-	if ((fd = mkstemp(tmp)) < 0)
+	int fd = -1, e;
+	/* open(2) with 0666, not mkstemp (0600): the file gets the mode of
+	 * every other output, 0666 less the umask */
+	for (int tries = 0; fd < 0 && tries < 100; tries++) {
+		if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
+		    atomic_fetch_add(&seq, 1)) >= (int)sizeof tmp)
+			return MRT_EINVAL;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
 		return MRT_EIO;
 	if ((f = fdopen(fd, "w")) == NULL) {
 		e = errno;
@@ -945,7 +956,7 @@ mrt_bpe_parse(mrt_bpe **out, const char *buf, size_t n, char *err,
 	mrt_bpe *b = NULL;
 	unsigned char *tmp = NULL;
 	const char *p = buf, *end = buf + n;
-	long line = 0, size = 0, id;
+	long line = 0, size = 0, id, lines;
 	int e;
 	*out = NULL;
 	if (err && errcap)
@@ -987,7 +998,14 @@ mrt_bpe_parse(mrt_bpe **out, const char *buf, size_t n, char *err,
 				    MRT_BPE_MAX_SIZE);
 				goto bad;
 			}
-			if ((b = bpe_base(size)) == NULL ||
+			/* room for the entries the file can hold: a header
+			 * that claims 2^20 entries in 22 bytes takes no more */
+			lines = 1;
+			for (const char *q = nl + 1; q < end &&
+			    (q = memchr(q, '\n', end - q)) != NULL && lines < size; q++)
+				lines++;
+			if ((b = bpe_base(lines > MRT_BPE_NBASE ? lines :
+			    MRT_BPE_NBASE)) == NULL ||
 			    (tmp = malloc(n + 1)) == NULL) {
 				e = MRT_ENOMEM;
 				goto bad;

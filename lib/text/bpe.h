@@ -55,8 +55,9 @@ int mrt_bpe_load(mrt_bpe **b, const char *path, char *err, size_t errcap);
 int mrt_bpe_parse(mrt_bpe **b, const char *buf, size_t n, char *err,
     size_t errcap);
 /*
- * Write the vocabulary to path atomically (path.tmp.XXXXXX, fsync,
- * rename).  MRT_EIO with errno on failure; no partial file is left.
+ * Write the vocabulary to path atomically (a temporary path.tmp.PID.N,
+ * fsync, rename), mode 0666 less the umask.  MRT_EIO with errno on
+ * failure; no partial file is left.
  */
 int mrt_bpe_save(const mrt_bpe *b, const char *path);
 void mrt_bpe_free(mrt_bpe *b);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "text/bpe.h"
@@ -214,8 +215,19 @@ main(void)
 		}
 		printf("ptbxl: %d reports, %zu bytes, %d longer than 64 "
 		    "tokens\n", nrep, bytes, trunc);
-		/* save, load: identical ids and an identical file */
-		CHECK(mrt_bpe_save(b, "/tmp/test_bpe.vocab") == 0, "save");
+		/* save, load: identical ids and an identical file, whose
+		 * mode is 0666 less the umask (mkstemp made it 0600) */
+		for (int k = 0; k < 2; k++) {
+			mode_t mask = k ? 027 : 002, old = umask(mask);
+			struct stat st;
+			unlink("/tmp/test_bpe.vocab");
+			CHECK(mrt_bpe_save(b, "/tmp/test_bpe.vocab") == 0, "save");
+			CHECK(stat("/tmp/test_bpe.vocab", &st) == 0 &&
+			    (st.st_mode & 0777) == (0666 & ~mask),
+			    "vocabulary mode %03o with umask %03o",
+			    (unsigned)(st.st_mode & 0777), (unsigned)mask);
+			umask(old);
+		}
 		CHECK(mrt_bpe_load(&b2, "/tmp/test_bpe.vocab", err, sizeof err)
 		    == 0, "load: %s", err);
 		if (b2) {

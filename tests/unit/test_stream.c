@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "io/stream.h"
 #include "check.h"
@@ -188,6 +189,150 @@ test_path(void)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/*
+ * A stream of the header, one record of raw msgpack bytes rec[0..n) and a
+ * trailer whose end is endval; read it: the error code and message of the
+ * first record, or 1 if it reads.  (fuzz/ found every case below.)
+ */
+static int
+read_raw(const char *rec, size_t n, const char *endval, char *msg, size_t cap)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t zcap;
+	char *z;
+	FILE *f;
+	mrt_reader *r;
+	const msgpack_object *o;
+	int e;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	mrt_pack_kv_str(&pk, "format", MRT_STREAM_FORMAT);
+	mrt_pack_kv_int(&pk, "version", 1);
+	msgpack_sbuffer_write(&sb, rec, n);
+	msgpack_pack_map(&pk, 2);
+	mrt_pack_kv_str(&pk, "end", endval);
+	mrt_pack_kv_int(&pk, "count", 1);
+	zcap = ZSTD_compressBound(sb.size);
+	z = malloc(zcap);
+	zcap = ZSTD_compress(z, zcap, sb.data, sb.size, 1);
+	f = fmemopen(z, zcap, "rb");
+	CHECK(mrt_reader_open(&r, f, "mem", NULL) == 0);
+	e = mrt_reader_next(r, &o);
+	if (e == 1)
+		e = mrt_reader_next(r, &o) == 0 ? 1 : mrt_reader_next(r, &o);
+	snprintf(msg, cap, "%s", mrt_reader_errmsg(r));
+	mrt_reader_free(r);
+	fclose(f);
+	free(z);
+	msgpack_sbuffer_destroy(&sb);
+	return e;
+}
+
+/* n maps or arrays nested in the record's field "a" ("\x81\xa1a" + ...). */
+static char *
+nested(int levels, size_t *n)
+{
+	char *b = malloc(levels + 8);
+	size_t k = 0;
+	b[k++] = (char)0x81;
+	b[k++] = (char)0xa1;
+	b[k++] = 'a';
+	for (int i = 1; i < levels; i++)
+		b[k++] = (char)0x91;    /* an array of one */
+	b[k++] = (char)0xc0;
+	*n = k;
+	return b;
+}
+
+static void
+test_limits(void)
+{
+	char msg[768], *b;
+	size_t n;
+	/* the record's map is level 1: 32 levels read, 33 are refused as
+	 * nesting (msgpack-c's limit), not as "out of memory" */
+	b = nested(32, &n);
+	CHECK(read_raw(b, n, MRT_STREAM_FORMAT, msg, sizeof msg) == 1, "%s", msg);
+	free(b);
+	b = nested(33, &n);
+	CHECK(read_raw(b, n, MRT_STREAM_FORMAT, msg, sizeof msg) == MRT_EFORMAT);
+	CHECK(strcmp(msg, "record 1: maps and arrays nested deeper than 32 "
+	    "levels") == 0, "%s", msg);
+	free(b);
+	/* objects: an array of 2^22 - 3 nils is 2^22 objects with the map,
+	 * its key and the array; one more is refused before msgpack-c
+	 * spends 24 bytes on each */
+	for (int extra = 0; extra < 2; extra++) {
+		uint32_t cnt = (1u << 22) - 3 + extra;
+		n = 8 + cnt;
+		b = malloc(n);
+		memcpy(b, "\x81\xa1" "a\xdd", 4);
+		b[4] = (char)(cnt >> 24);
+		b[5] = (char)(cnt >> 16);
+		b[6] = (char)(cnt >> 8);
+		b[7] = (char)cnt;
+		memset(b + 8, 0xc0, cnt);
+		if (extra == 0)
+			CHECK(read_raw(b, n, MRT_STREAM_FORMAT, msg, sizeof msg) == 1,
+			    "%s", msg);
+		else {
+			CHECK(read_raw(b, n, MRT_STREAM_FORMAT, msg, sizeof msg) ==
+			    MRT_ENOMEM);
+			CHECK(strcmp(msg, "record 1: more than 4194304 msgpack "
+			    "objects") == 0, "%s", msg);
+		}
+		free(b);
+	}
+	/* a field name that is not a string; the reserved field end */
+	CHECK(read_raw("\x82\xa2id\xa1x\x07\xc0", 7, MRT_STREAM_FORMAT, msg,
+	    sizeof msg) == MRT_EFORMAT);
+	CHECK(strcmp(msg, "record 1: field 2: its name is not a string") == 0,
+	    "%s", msg);
+	CHECK(read_raw("\x82\xa2id\xa1x\xa3" "end\x01", 10, MRT_STREAM_FORMAT, msg,
+	    sizeof msg) == MRT_EFORMAT);
+	CHECK(strcmp(msg, "record 1: field \"end\" is reserved for the trailer") ==
+	    0, "%s", msg);
+	/* a trailer whose end is not merit-stream */
+	CHECK(read_raw("\x81\xa2id\xa1x", 6, "merit-strean", msg, sizeof msg) ==
+	    MRT_EFORMAT);
+	CHECK(strcmp(msg, "record 2: a trailer whose end is not \"merit-stream\"") ==
+	    0, "%s", msg);
+	CHECK(read_raw("\x81\xa2id\xa1x", 6, MRT_STREAM_FORMAT, msg, sizeof msg) == 1,
+	    "%s", msg);
+}
+
+/* Writers refuse what readers refuse. */
+static void
+test_writer_limits(void)
+{
+	char *buf = NULL, *b;
+	size_t len, n;
+	FILE *f = open_memstream(&buf, &len);
+	mrt_writer *w;
+	msgpack_packer *pk;
+	CHECK(mrt_writer_open(&w, f, "test", 1) == 0);
+	b = nested(33, &n);
+	CHECK(mrt_writer_raw(w, b, n) == MRT_ERANGE);
+	CHECK(mrt_writer_raw(w, b, n - 1) == MRT_ERANGE);   /* not one object */
+	free(b);
+	b = nested(32, &n);
+	CHECK(mrt_writer_raw(w, b, n) == 0);
+	free(b);
+	pk = mrt_writer_packer(w);
+	CHECK(mrt_writer_begin(w, 1) == 0);
+	mrt_pack_str(pk, "a");
+	for (int i = 1; i < 33; i++)
+		msgpack_pack_array(pk, 1);
+	msgpack_pack_nil(pk);
+	CHECK(mrt_writer_end(w) == MRT_ERANGE);
+	CHECK(mrt_writer_count(w) == 1);
+	mrt_writer_free(w);
+	fclose(f);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -195,6 +340,8 @@ main(void)
 	test_truncations();
 	test_copy();
 	test_path();
+	test_limits();
+	test_writer_limits();
 	if (fails)
 		fprintf(stderr, "test_stream: %d checks failed\n", fails);
 	return fails != 0;

@@ -9,6 +9,9 @@
  * which is the reference the TSVs describe.  Then crafted bad headers.
  */
 #include <dirent.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +296,137 @@ test_bad(void)
 	}
 }
 
+/* The largest resident size of the children waited for, in KiB. */
+static long
+children_maxrss(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return ru.ru_maxrss;
+}
+
+/*
+ * Multi-segment records and format 8 (defects fuzz/ found): no recursion,
+ * totals bounded before samples are read, a fixed layout kept, format 8
+ * sums in range.
+ */
+static void
+test_segments(void)
+{
+	char dir[] = "/tmp/test_wfdb.XXXXXX", p[4096], *h, *z;
+	size_t k = 0;
+	if (mkdtemp(dir) == NULL) {
+		fails++;
+		return;
+	}
+	/* a header naming itself, or two naming each other, as a segment:
+	 * this overflowed the stack */
+	CHECK(bad(dir, "bad/1 1\nbad 10\n", "segment bad is itself "
+	    "multi-segment") == MRT_EFORMAT);
+	put(dir, "m.hea", "m/1 1\nbad 10\n", 13);
+	CHECK(bad(dir, "bad/1 1\nm 10\n", "segment m is itself multi-segment") ==
+	    MRT_EFORMAT);
+	/* format 8: the sum of differences overflowed int32 (undefined) */
+	put(dir, "x8.dat", "\x7f\x7f\x80\x80", 4);
+	CHECK(bad(dir, "bad 1 250\nx8.dat 8 200 12 0 2147483600 0 0\n",
+	    "signal 0: format 8 differences leave the 32-bit range at frame 0") ==
+	    MRT_ERANGE);
+	/* ... or reached the invalid value */
+	put(dir, "x8n.dat", "\x80", 1);
+	CHECK(bad(dir, "bad 1 250\nx8n.dat 8 200 12 0 -2147483520 0 0\n",
+	    "signal 0: format 8 differences leave the 32-bit range at frame 0") ==
+	    MRT_ERANGE);
+	{
+		mrt_wfdb *w;
+		int32_t *sig;
+		int64_t n;
+		put(dir, "ok8.hea", "ok8 1 250\nx8.dat 8 200 12 0 100000 0 0\n", 38);
+		snprintf(p, sizeof p, "%s/ok8.hea", dir);
+		CHECK(mrt_wfdb_open(&w, p) == 0 && mrt_wfdb_read(w, &sig, &n) == 0);
+		CHECK(n == 4 && sig[0] == 100127 && sig[1] == 100254 &&
+		    sig[2] == 100126 && sig[3] == 99998);
+		free(sig);
+		mrt_wfdb_free(w);
+	}
+	/* a format number that is not an int was cut to one (16) */
+	put(dir, "x.dat", "\1\0\2\0", 4);
+	CHECK(bad(dir, "bad 1 250\nx.dat 4294967312\n", "line 2: bad format "
+	    "field '4294967312'") == MRT_EFORMAT);
+	/* a NUL byte in a line (it was not seen: the line ended there) */
+	{
+		mrt_wfdb *w;
+		put(dir, "nul.hea", "nul 1 250\nx.dat 16\0 200\n", 24);
+		snprintf(p, sizeof p, "%s/nul.hea", dir);
+		CHECK(mrt_wfdb_open(&w, p) == MRT_EFORMAT);
+		CHECK(strcmp(mrt_wfdb_errmsg(w), "line 2: NUL byte") == 0, "%s",
+		    mrt_wfdb_errmsg(w));
+		mrt_wfdb_free(w);
+	}
+	/* the segments keep the first one's gains */
+	put(dir, "g1.hea", "g1 1 250\nx.dat 16 200\n", 22);
+	put(dir, "g2.hea", "g2 1 250\nx.dat 16 100\n", 22);
+	CHECK(bad(dir, "bad/2 1 250\ng1 2\ng2 2\n", "segment g2: signal 0 has "
+	    "another rate, gain, baseline or units than in the first segment (a "
+	    "fixed layout keeps them)") == MRT_EFORMAT);
+	/* 1,024 segments of one small file: read, end to end */
+	h = malloc(1024 * 16 + 64);
+	k = (size_t)sprintf(h, "bad/1024 1 250\n");
+	for (int i = 0; i < 1024; i++)
+		k += (size_t)sprintf(h + k, "g1 2\n");
+	put(dir, "bad.hea", h, k);
+	{
+		mrt_wfdb *w;
+		int32_t *sig;
+		int64_t n;
+		int ok = 1;
+		snprintf(p, sizeof p, "%s/bad.hea", dir);
+		CHECK(mrt_wfdb_open(&w, p) == 0 && mrt_wfdb_read(w, &sig, &n) == 0);
+		CHECK(n == 2048);
+		for (int64_t i = 0; i < n && ok; i++)
+			ok = sig[i] == (i % 2 ? 2 : 1);
+		CHECK(ok, "1024 segments: wrong samples");
+		free(sig);
+		mrt_wfdb_free(w);
+	}
+	/* 1,024 segments of a 256 KiB file, over the output limit: refused
+	 * before one is decoded (it held 1 GiB of segments first) */
+	z = calloc(1, (1 << 18) + 1);
+	put(dir, "z.dat", z, (1 << 18) + 1);
+	free(z);
+	put(dir, "z.hea", "z 1 250\nz.dat 8\n", 16);
+	k = (size_t)sprintf(h, "bad/1024 1 250\n");
+	for (int i = 0; i < 1024; i++)
+		k += (size_t)sprintf(h + k, "z 262145\n");
+	h[k] = 0;
+	{
+		long before = children_maxrss();
+		pid_t pid = fork();
+		int status;
+		if (pid == 0)
+			_exit(bad(dir, h, "268436480 samples per signal is over the "
+			    "limit") == MRT_ENOMEM && fails == 0 ? 0 : 1);
+		CHECK(pid > 0 && waitpid(pid, &status, 0) == pid &&
+		    WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		CHECK(children_maxrss() < 300 * 1024 || children_maxrss() == before,
+		    "refusing 1024 large segments took %ld KiB", children_maxrss());
+	}
+	free(h);
+	/* headers are bounded in all: 17 MiB of empty lines */
+	h = malloc(17 << 20);
+	memset(h, '\n', 17 << 20);
+	memcpy(h, "bad 0\n", 6);
+	h[(17 << 20) - 1] = 0;
+	CHECK(bad(dir, h, "headers of more than 16777216 bytes (the record's and "
+	    "its segments' in all)") == MRT_ENOMEM);
+	free(h);
+	{
+		char cmd[4200];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			fails++;
+	}
+}
+
 /* Lead names and resampling: the other two pieces ecg-ingest uses. */
 static void
 test_leads(void)
@@ -374,6 +508,7 @@ main(void)
 	}
 	test_expected(data);
 	test_bad();
+	test_segments();
 	test_leads();
 	test_resample();
 	if (fails)

@@ -1,0 +1,76 @@
+/*
+ * fuzz_checkpoint: a weights file loaded into a model (mrt_nn_open of
+ * lib/nn/nn.h: config from the metadata and shapes, model, weights), then
+ * one record encoded.
+ *
+ * Oracles: a checkpoint that loads holds finite weights only; the model it
+ * makes takes memory in proportion to the file (at most 64 MiB plus 16
+ * bytes per byte of checkpoint); encoding gives finite, unit-length e.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "nn/nn.h"
+#include "common.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* FUZZ_NN_ALLOW_NAN=1 lets non-finite weights load, to look past that
+ * known defect (lib/nn does not check them yet) at what follows. */
+static int allow_nan;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	mrt_nn_set_threads(1);
+	allow_nan = getenv("FUZZ_NN_ALLOW_NAN") != NULL;
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[512];
+	mrt_nn_model *m;
+	const char *path = fz_write("w.safetensors", data, size);
+	size_t base = fz_heap_now(), bound = ((size_t)64 << 20) + 16 * size;
+	int rc;
+	fz_heap_reset();
+	rc = mrt_nn_open(&m, path, NULL, 1, 0, err, sizeof err);
+	FZ_ASSERT(fz_heap_peak() - base <= bound, "a checkpoint of %zu bytes took %zu "
+	    "bytes to load", size, fz_heap_peak() - base);
+	if (rc == 0) {
+		const mrt_nn_config *c = mrt_nn_get_config(m);
+		size_t S = (size_t)c->leads * (size_t)c->samples;
+		float *sig = malloc(S * sizeof *sig), e[4096], h[65536];
+		for (size_t i = 0; i < mrt_nn_ntensors(m); i++) {
+			const char *name;
+			int nd;
+			int64_t sh[2];
+			float *d, *g;
+			FZ_ASSERT(mrt_nn_tensor(m, i, &name, &nd, sh, &d, &g) == 0, "tensor");
+			for (int64_t k = 0; k < (nd == 2 ? sh[0] * sh[1] : sh[0]); k++)
+				FZ_ASSERT(isfinite(d[k]) || allow_nan, "%s[%lld] = %g "
+				    "loaded without complaint", name, (long long)k,
+				    d[k]);
+		}
+		FZ_ASSERT(sig != NULL, "out of memory");
+		for (size_t i = 0; i < S; i++)
+			sig[i] = (float)sin(0.01 * (double)i);
+		if (c->proj <= 4096 && c->ecg_d <= 65536 &&
+		    mrt_nn_encode_ecg(m, sig, NULL, 1, h, e) == 0) {
+			double norm = 0;
+			for (int i = 0; i < c->proj; i++)
+				norm += (double)e[i] * e[i];
+			FZ_ASSERT(fabs(norm - 1) < 1e-3, "|e|^2 = %g", norm);
+		}
+		free(sig);
+		mrt_nn_free(m);
+	} else
+		FZ_ASSERT(err[0], "error without a message");
+	fz_clear();
+	return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * fuzz_config: merit-step's --config parser (read_config) and the model it
+ * sizes.  filters/merit-step.c is compiled into this harness with its main
+ * renamed (flt_die() returns here, see common.c).
+ *
+ * Oracle: a config that mrt_nn_config_check() accepts makes a model
+ * (inference only, batch 1) within 1 GiB; a refused one says why.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "cli/filter.h"
+#include "common.h"
+
+/* read_config() leaves its file open when it dies: close it here */
+static FILE *cfg_file;
+
+static FILE *
+cfg_fopen(const char *path, const char *mode)
+{
+	return cfg_file = fopen(path, mode);
+}
+
+static int
+cfg_fclose(FILE *f)
+{
+	if (f == cfg_file)
+		cfg_file = NULL;
+	return fclose(f);
+}
+
+#define main merit_step_main
+#define fopen cfg_fopen
+#define fclose cfg_fclose
+#include "../filters/merit-step.c"
+#undef main
+#undef fopen
+#undef fclose
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	mrt_nn_set_threads(1);
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static mrt_nn_config c;
+	char msg[256];
+	const char *path = fz_write("model.conf", data, size);
+	size_t base = fz_heap_now();
+	memset(&c, 0, sizeof c);
+	mrt_nn_preset("merit-xs", &c);
+	fz_die_set = 1;
+	if (setjmp(fz_die_jmp) == 0) {
+		read_config(path, &c);
+		fz_die_set = 0;
+		if (mrt_nn_config_check(&c, msg, sizeof msg) == 0) {
+			mrt_nn_model *m = NULL;
+			fz_heap_reset();
+			int rc = mrt_nn_new(&m, &c, 1, 0);
+			FZ_ASSERT(fz_heap_peak() - base <= ((size_t)1 << 30),
+			    "a config that passes its check took %zu bytes",
+			    fz_heap_peak() - base);
+			FZ_ASSERT(rc == 0 || rc == MRT_ENOMEM, "mrt_nn_new: %d", rc);
+			mrt_nn_free(m);
+		} else
+			FZ_ASSERT(msg[0], "refused without a reason");
+	}
+	fz_die_set = 0;
+	if (cfg_file != NULL)
+		cfg_fclose(cfg_file);
+	fz_clear();
+	return 0;
+}

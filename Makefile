@@ -153,7 +153,8 @@ FUZZ_FLAGS   := -g -O1 -std=c11 -D_GNU_SOURCE -fopenmp -fno-omit-frame-pointer \
 FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
 FUZZERS      := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_OBJ)/%)
 FUZZ_LIBA    := $(FUZZ_OBJ)/libmerit-fuzz.a
-FUZZ_LIBOBJ  := $(patsubst lib/%.c,$(FUZZ_OBJ)/lib/%.o,$(LIB_SRC) $(CLI_SRC))
+FUZZ_NN      := $(FUZZ_OBJ)/lib/nn/model_f32.o $(FUZZ_OBJ)/lib/nn/model_f64.o
+FUZZ_LIBOBJ  := $(patsubst lib/%.c,$(FUZZ_OBJ)/lib/%.o,$(LIB_SRC) $(CLI_SRC)) $(FUZZ_NN)
 # clang with libFuzzer's runtime (Debian: clang, libclang-rt-14-dev)
 HAVE_FUZZ_CC := $(wildcard $(shell $(FUZZ_CC) -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-*.a)
 
@@ -161,6 +162,14 @@ HAVE_FUZZ_CC := $(wildcard $(shell $(FUZZ_CC) -print-resource-dir 2>/dev/null)/l
 $(FUZZ_OBJ)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+	    -Wno-unknown-pragmas -Wno-pass-failed -c -o $@ $<
+
+# the model, twice, as for libmerit.a
+$(FUZZ_OBJ)/lib/nn/model_f32.o: FUZZ_NN_FLAGS = -DNN_REAL=float
+$(FUZZ_OBJ)/lib/nn/model_f64.o: FUZZ_NN_FLAGS = -DNN_REAL=double
+$(FUZZ_NN): lib/nn/model.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(FUZZ_FLAGS) $(FUZZ_NN_FLAGS) -fsanitize=fuzzer-no-link \
 	    -Wno-unknown-pragmas -Wno-pass-failed -c -o $@ $<
 
 $(FUZZ_LIBA): $(FUZZ_LIBOBJ)

@@ -102,14 +102,16 @@ put_str(const char *s, size_t n)
 /*
  * A map key: JSON keys are strings, so a key that is not UTF-8 is written
  * as the string "$str:" and its base64, and so is one that holds a NUL
- * (which JSON parsers keep poorly in keys) or starts with "$str:" itself;
- * ecg-pack(1) reads them back.
+ * (which JSON parsers keep poorly in keys), starts with "$str:" itself or
+ * is "$str" or "$bin" (a map of that one key reads back as a string or a
+ * bin); ecg-pack(1) reads them back.
  */
 static void
 put_key(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	int plain = !(n >= 5 && memcmp(s, "$str:", 5) == 0) && !memchr(s, 0, n);
+	int plain = !(n >= 5 && memcmp(s, "$str:", 5) == 0) && !memchr(s, 0, n) &&
+	    !(n == 4 && (memcmp(s, "$str", 4) == 0 || memcmp(s, "$bin", 4) == 0));
 	for (size_t i = 0, k; plain && i < n; i += k)
 		plain = (k = utf8_len(p + i, n - i)) != 0;
 	if (plain)

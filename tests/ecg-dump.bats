@@ -59,4 +59,11 @@ setup() { cd "$BATS_TEST_TMPDIR"; make_stream a.ecgz 4 7; }
 	printf '{"$str:wyg=":1}\n' | ecg-pack > f.ecgz
 	run ecg-dump f.ecgz
 	assert_output '{"$str:wyg=":1}'
+	# a map whose one key is $str or $bin is a map, not a string or a bin
+	{ mp_header; printf '\x82'; mp_s a; printf '\x81'; mp_s '$str'; mp_s x
+	  mp_s b; printf '\x81'; mp_s '$bin'; mp_s x; mp_trailer 1; } | zstd -q -c > s.ecgz
+	run ecg-dump s.ecgz
+	assert_output '{"a":{"$str:JHN0cg==":"x"},"b":{"$str:JGJpbg==":"x"}}'
+	ecg-dump -a s.ecgz | ecg-pack | ecg-dump -a > s2.jsonl
+	ecg-dump -a s.ecgz | cmp - s2.jsonl
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "synth/noise.h"
 #include "synth/report.h"
 #include "core/rng.h"
 #include "synth/synth.h"
@@ -515,91 +516,27 @@ qrs_area_axis(const tpl *t)
 	return atan2(af * 2 / sqrt(3.0), ai) * 180 / PI;
 }
 
-/* sin and cos of 2 pi f t in S, C (rotation recurrence). */
-static void
-sincos_basis(double *S, double *C, int64_t n, double fs, double f)
-{
-	double c = cos(2 * PI * f / fs), sn = sin(2 * PI * f / fs), x = 1, y = 0;
-	for (int64_t k = 0; k < n; k++) {
-		double nx = x * c - y * sn;
-		S[k] = y;
-		C[k] = x;
-		y = x * sn + y * c;
-		x = nx;
-	}
-}
-
 /*
- * Electrode noise: E[el] for the electrodes RA, LA, LL, V1-V6, then the
- * leads: I += LA - RA, II += LL - RA, Vi += Ei - (RA + LA + LL) / 3.
- * Wander and mains are sinusoids of shared frequencies with each
- * electrode's own amplitude and phase (combinations of sin/cos bases).
+ * Electrode noise (synth/noise.h), then added to the leads I, II, V1-V6.
+ * The slow wander frequency is drawn whichever noises are on; wander's
+ * respiratory frequency is the heart rate variability's.
  */
 static void
 noise(mrt_synth *s, mrt_rng *r, const params *p)
 {
 	unsigned nz = s->o.noise;
-	double fs = s->o.fs, *E = s->el, *bs = s->basis;
+	double fs = s->o.fs, *E = s->el, *bs = s->basis, fslow = unif(r, 0.03, 0.1);
 	int64_t n = s->n;
-	double freq[3] = { p->fr, unif(r, 0.03, 0.1), s->o.mains };
 	memset(E, 0, 9 * n * sizeof *E);
-	for (int b = 0; b < 3; b++) {
-		double lo = b == 2 ? 0.003 : 0.02, hi = b == 0 ? 0.15 : b == 1 ? 0.1 : 0.03;
-		if (!(nz & (b == 2 ? MRT_SYNTH_MAINS : MRT_SYNTH_BW)))
-			continue;
-		sincos_basis(bs, bs + n, n, fs, freq[b]);
-		for (int el = 0; el < 9; el++) {
-			double a = unif(r, lo, hi), ph = unif(r, 0, 2 * PI);
-			double cs = a * cos(ph), ss = a * sin(ph), *e = E + el * n;
-			for (int64_t k = 0; k < n; k++)
-				e[k] += cs * bs[k] + ss * bs[n + k];
-		}
-	}
-	if (nz & MRT_SYNTH_MUSCLE) {
-		/* first-order low-passed uniform noise, 16-bit draws */
-		double a[9], y[9] = { 0 };
-		for (int el = 0; el < 9; el++)
-			a[el] = unif(r, 0.005, 0.03) * 3.4 / 65536;
-		for (int64_t k = 0; k < n; k++) {
-			uint64_t u = mrt_rng_next(r), v = mrt_rng_next(r), w = mrt_rng_next(r);
-			uint64_t bits[3] = { u, v, w };
-			for (int el = 0; el < 9; el++) {
-				double x = (double)((bits[el / 3] >> (16 * (el % 3))) & 0xffff) - 32767.5;
-				y[el] = 0.5 * y[el] + x;
-				E[el * n + k] += a[el] * y[el];
-			}
-		}
-	}
-	if (nz & MRT_SYNTH_EM) {
-		int nev = 1 + (int)mrt_rng_below(r, 3);
-		for (int ev = 0; ev < nev; ev++) {
-			int el = (int)mrt_rng_below(r, 9);
-			double t0 = unif(r, 0, s->o.seconds), a = unif(r, 0.3, 1.0) *
-			    (mrt_rng_uniform(r) < 0.5 ? -1 : 1);
-			int64_t k0 = (int64_t)ceil(t0 * fs);
-			double g1 = a * exp(-(k0 / fs - t0) / 0.25), g2 = a * exp(-(k0 / fs - t0) / 0.04);
-			double m1 = exp(-1 / (fs * 0.25)), m2 = exp(-1 / (fs * 0.04));
-			for (int64_t k = k0; k < n; k++) {
-				E[el * n + k] += g1 - g2;
-				g1 *= m1;
-				g2 *= m2;
-			}
-		}
-	}
-	{
-		double *I = s->lead, *II = s->lead + n;
-		const double *RA = E, *LA = E + n, *LL = E + 2 * n;
-		for (int64_t k = 0; k < n; k++) {
-			I[k] += LA[k] - RA[k];
-			II[k] += LL[k] - RA[k];
-		}
-		for (int v = 0; v < 6; v++) {
-			double *V = s->lead + (2 + v) * n;
-			const double *e = E + (3 + v) * n;
-			for (int64_t k = 0; k < n; k++)
-				V[k] += e[k] - (RA[k] + LA[k] + LL[k]) * (1.0 / 3);
-		}
-	}
+	if (nz & MRT_SYNTH_BW)
+		mrt_noise_bw(E, n, fs, p->fr, fslow, r, bs);
+	if (nz & MRT_SYNTH_MAINS)
+		mrt_noise_mains(E, n, fs, s->o.mains, r, bs);
+	if (nz & MRT_SYNTH_MUSCLE)
+		mrt_noise_emg(E, n, r);
+	if (nz & MRT_SYNTH_EM)
+		mrt_noise_em(E, n, fs, s->o.seconds, r);
+	mrt_noise_add8(s->lead, E, n);
 }
 
 int

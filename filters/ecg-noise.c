@@ -27,12 +27,11 @@
 
 #define USAGE "ecg-noise [-f] [-o file] [-s seed] [--bw dB] [--emg dB] [--mains dB] " \
 	"[--em dB] [--kind list --snr dB] [--mains-hz 50|60] [file]"
-#define VERSION "0.2"
 #define MAXLEADS 64
 #define SNR_MIN (-10.0)
 #define SNR_MAX 60.0
 
-enum { O_BW = 0x10000, O_EMG, O_MAINS, O_EM, O_KIND, O_SNR, O_MAINS_HZ, O_VERSION };
+enum { O_BW = 1, O_EMG, O_MAINS, O_EM, O_KIND, O_SNR, O_MAINS_HZ };
 
 struct opts {
 	double snr[MRT_NOISE_NKINDS];   /* per kind, NaN: not added */
@@ -86,25 +85,10 @@ parse_kinds(const char *s)
 }
 
 static void
-bad_option(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-	if (c == ':')
-		flt_warn("option '%s' needs an argument", arg);
-	else if (optopt != 0)
-		flt_warn("unknown option '-%c'", optopt);
-	else
-		flt_warn("unknown option '%s'", arg);
-	flt_usage(USAGE);
-}
-
-static void
 parse_opts(int argc, char **argv, struct opts *op, const char **out, int *force)
 {
 	static const struct option lo[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "seed", required_argument, NULL, 's' },
+		FLT_OPT_FORCE, FLT_OPT_OUTPUT, FLT_OPT_SEED,
 		{ "bw", required_argument, NULL, O_BW },
 		{ "emg", required_argument, NULL, O_EMG },
 		{ "mains", required_argument, NULL, O_MAINS },
@@ -112,15 +96,12 @@ parse_opts(int argc, char **argv, struct opts *op, const char **out, int *force)
 		{ "kind", required_argument, NULL, O_KIND },
 		{ "snr", required_argument, NULL, O_SNR },
 		{ "mains-hz", required_argument, NULL, O_MAINS_HZ },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ NULL, 0, NULL, 0 }
+		FLT_OPT_END
 	};
 	static const char *const what[MRT_NOISE_NKINDS] = { "--bw", "--emg", "--mains", "--em" };
 	int c, any = 0;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":fho:s:", lo, NULL)) != -1) {
+	while ((c = flt_getopt(argc, argv, "fo:s:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'f': *force = 1; break;
 		case 'o': *out = optarg; break;
@@ -136,15 +117,7 @@ parse_opts(int argc, char **argv, struct opts *op, const char **out, int *force)
 			if (op->mains_hz != 50 && op->mains_hz != 60)
 				flt_die("--mains-hz: not 50 or 60: %s", optarg);
 			break;
-		case 'h':
-			printf("usage: %s\n", USAGE);
-			flt_out_commit(stdout, NULL);
-			exit(0);
-		case O_VERSION:
-			printf("%s (merit) %s\n", flt_prog, VERSION);
-			flt_out_commit(stdout, NULL);
-			exit(0);
-		default: bad_option(c, argv);
+		default: flt_usage(USAGE);
 		}
 	}
 	if (any && (op->mix || !isnan(op->mix_snr)))

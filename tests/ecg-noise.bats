@@ -393,3 +393,7 @@ print('ok')"
 	run --separate-stderr ecg-noise --bw 3 g.ecgz
 	assert_equal "$stderr" "ecg-noise: g.ecgz: record 1: no field sig of shape [leads, samples] (1 to 64 leads)"
 }
+
+@test "-h, --help and an unknown option, as every filter answers them" {
+	check_help_and_bad_option ecg-noise
+}

@@ -77,27 +77,10 @@ now(void)
 
 /* ---- config files ------------------------------------------------------- */
 
-static int *
-config_int(mrt_nn_config *c, const char *key)
-{
-	static const struct { const char *name; size_t off; } keys[] = {
-#define K(f) { #f, offsetof(mrt_nn_config, f) }
-		K(fs), K(samples), K(patch), K(leads),
-		K(ecg_d), K(ecg_layers), K(ecg_heads), K(ecg_mlp),
-		K(dec_d), K(dec_layers), K(dec_heads), K(dec_mlp),
-		K(txt_vocab), K(txt_len), K(txt_d), K(txt_layers), K(txt_heads), K(txt_mlp),
-		K(proj),
-#undef K
-	};
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		if (strcmp(keys[i].name, key) == 0)
-			return (int *)((char *)c + keys[i].off);
-	return NULL;
-}
-
 /*
  * A config file: "key value" or "key = value" lines, '#' comments; the key
- * preset (first) picks the base, the others are mrt_nn_config fields.
+ * preset (first) picks the base, the others are those of
+ * mrt_nn_config_set (sizes, mask_ratio, enc_attn, dec_attn, pos).
  */
 static void
 read_config(const char *path, mrt_nn_config *c)
@@ -108,8 +91,7 @@ read_config(const char *path, mrt_nn_config *c)
 	if (f == NULL)
 		flt_die("%s: %s", path, strerror(errno));
 	while (fgets(line, sizeof line, f)) {
-		char key[64], val[256], *h;
-		int *ip;
+		char key[64], val[256], why[256], *h;
 		lineno++;
 		if ((h = strchr(line, '#')) != NULL)
 			*h = 0;
@@ -124,22 +106,10 @@ read_config(const char *path, mrt_nn_config *c)
 			if (mrt_nn_preset(val, c) != 0)
 				flt_die("%s: line %d: unknown preset %s (merit-s, merit-xs)",
 				    path, lineno, val);
-		} else if (strcmp(key, "mask_ratio") == 0) {
-			char *end;
-			c->mask_ratio = strtod(val, &end);
-			if (*end || !(c->mask_ratio >= 0 && c->mask_ratio < 1))
-				flt_die("%s: line %d: mask_ratio %s is not in [0, 1)", path, lineno, val);
+		} else if (mrt_nn_config_set(c, key, val, why, sizeof why) != 0)
+			flt_die("%s: line %d: %s", path, lineno, why);
+		else
 			sized = 1;
-		} else if ((ip = config_int(c, key)) != NULL) {
-			char *end;
-			long v = strtol(val, &end, 10);
-			if (*end || v < 1 || v > 1 << 20)
-				flt_die("%s: line %d: %s %s is not a positive integer", path, lineno,
-				    key, val);
-			*ip = (int)v;
-			sized = 1;
-		} else
-			flt_die("%s: line %d: unknown key %s", path, lineno, key);
 	}
 	if (ferror(f))
 		flt_die("%s: %s", path, strerror(errno));
@@ -325,7 +295,8 @@ static int
 do_info(const struct opts *op)
 {
 	static const char *const keys[] = { "format", "version", "preset", "fs", "samples",
-		"patch", "mask_ratio", "max_len", "ecg.heads", "dec.heads", "txt.heads", "step",
+		"patch", "mask_ratio", "max_len", "ecg.heads", "dec.heads", "txt.heads", "enc_attn",
+		"dec_attn", "pos", "step",
 		"train.lr", "train.warmup", "train.total_steps", "train.weight_decay",
 		"train.clip", "train.lambda_rec", "train.lambda_cma", "train.raw_target",
 		"train.batch", "train.seed", "resume.records", "resume.complete", NULL };

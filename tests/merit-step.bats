@@ -75,6 +75,40 @@ EOF
 	refute_leftovers . '*.tmp'
 }
 
+@test "--init --config: the attention structure and positions are stored, trained and encoded" {
+	printf 'preset merit-xs\ndec_attn crisscross\nenc_attn = axial\npos sincos\n' > s.conf
+	merit-step --init --config s.conf --vocab "$D/v.txt" --batch 8 --total-steps 40 \
+	    --warmup 2 --lr 1e-3 -o s.safetensors 2>/dev/null
+	run merit-step --info -m s.safetensors
+	assert_line "enc_attn	axial"
+	assert_line "dec_attn	crisscross"
+	assert_line "pos	sincos"
+	run merit-step -m s.safetensors -o s1.safetensors --log log.jsonl "$D/t.ecgz"
+	assert_success
+	[ "$(wc -l < log.jsonl)" -eq 12 ]
+	# the sin-cos tables are not trained
+	[ "$(tensors s.safetensors ecg.time_pos dec.time_pos)" = \
+	  "$(tensors s1.safetensors ecg.time_pos dec.time_pos)" ]
+	[ "$(tensors s.safetensors ecg.lead_emb)" != "$(tensors s1.safetensors ecg.lead_emb)" ]
+	run merit-step --info -m s1.safetensors
+	assert_line "dec_attn	crisscross"
+	ecg-encode -m s1.safetensors "$D/t.ecgz" | ecg-dump | jq -e 'has("h") and has("e")' > /dev/null
+	# a model of the default structure stores none of the keys
+	merit-step --init --preset merit-xs -o d.safetensors 2>/dev/null
+	run merit-step --info -m d.safetensors
+	refute_line -p "attn"
+	refute_line -p "pos	"
+	printf 'preset merit-xs\ndec_attn diagonal\n' > bad.conf
+	run merit-step --init --config bad.conf -o x.safetensors
+	assert_failure 1
+	assert_output "merit-step: bad.conf: line 2: dec_attn diagonal is not full, crisscross or axial"
+	printf 'preset merit-xs\npos fixed\n' > bad.conf
+	run merit-step --init --config bad.conf -o x.safetensors
+	assert_failure 1
+	assert_output "merit-step: bad.conf: line 2: pos fixed is not learned or sincos"
+	[ ! -e x.safetensors ]
+}
+
 @test "a vocabulary larger than the model's is refused" {
 	txt-tokenize --learn 600 -o big.txt "$D/s.ecgz"
 	run merit-step --init --preset merit-xs --vocab big.txt -o x.safetensors

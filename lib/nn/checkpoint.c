@@ -83,6 +83,14 @@ mrt_nn_save(const mrt_nn_model *m, const char *wpath, const char *opath,
 	meta_add(ml, "patch", "%d", c->patch);
 	meta_add(ml, "mask_ratio", "%.17g", c->mask_ratio);
 	meta_add(ml, "max_len", "%d", c->txt_len);
+	/* written only when not the default, so that a model of the default
+	 * structure gives the same file as before these keys */
+	if (c->enc_attn != MRT_NN_ATTN_FULL)
+		meta_add(ml, "enc_attn", "%s", mrt_nn_attn_name(c->enc_attn));
+	if (c->dec_attn != MRT_NN_ATTN_FULL)
+		meta_add(ml, "dec_attn", "%s", mrt_nn_attn_name(c->dec_attn));
+	if (c->pos != MRT_NN_POS_LEARNED)
+		meta_add(ml, "pos", "%s", mrt_nn_pos_name(c->pos));
 	meta_add(ml, "step", "%ld", m->step);
 	if ((rc = meta_extra(ml, extra, err, cap)))
 		goto out;
@@ -210,6 +218,14 @@ config_of(const mrt_st *st, const char *path, mrt_nn_config *c, char *err, size_
 	c->mask_ratio = strtod(mr, &end);
 	if (end == mr || *end)
 		return mrt_errf(err, cap, MRT_EFORMAT, "%s: metadata mask_ratio: bad number '%s'", path, mr);
+	/* the structure: absent keys are the defaults (full, learned) */
+	static const char *const skeys[] = { "enc_attn", "dec_attn", "pos" };
+	for (int i = 0; i < 3; i++) {
+		const char *s = mrt_st_meta(st, skeys[i]);
+		char why[160];
+		if (s && mrt_nn_config_set(c, skeys[i], s, why, sizeof why))
+			return mrt_errf(err, cap, MRT_EFORMAT, "%s: metadata %s", path, why);
+	}
 	if ((rc = find(st, path, "ecg.patch.weight", 2, &t, err, cap)))
 		return rc;
 	c->ecg_d = (int)t.shape[0];
@@ -259,7 +275,8 @@ same_config(const mrt_nn_config *a, const mrt_nn_config *b)
 	       a->txt_vocab == b->txt_vocab && a->txt_len == b->txt_len &&
 	       a->txt_d == b->txt_d && a->txt_layers == b->txt_layers &&
 	       a->txt_heads == b->txt_heads && a->txt_mlp == b->txt_mlp && a->proj == b->proj &&
-	       mrt_nn_nvis(a) == mrt_nn_nvis(b);
+	       mrt_nn_nvis(a) == mrt_nn_nvis(b) && a->enc_attn == b->enc_attn &&
+	       a->dec_attn == b->dec_attn && a->pos == b->pos;
 }
 
 /* Copy every table tensor (name prefixed by pre) from st into dst. */

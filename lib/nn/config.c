@@ -2,7 +2,9 @@
  * config.c: model configs and presets, training hyper-parameters and the
  * learning-rate schedule of nn.h; the parameter table's helpers.
  */
+#include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +33,8 @@ mrt_nn_preset(const char *name, mrt_nn_config *c)
 				      256, 6, 4, 1024,
 				      128, 2, 4, 512,
 				      4096, 64, 256, 4, 4, 1024,
-				      128, 0.75 };
+				      128, 0.75,
+				      MRT_NN_ATTN_FULL, MRT_NN_ATTN_FULL, MRT_NN_POS_LEARNED };
 		return 0;
 	}
 	if (!strcmp(name, "merit-xs")) {
@@ -41,7 +44,8 @@ mrt_nn_preset(const char *name, mrt_nn_config *c)
 				      32, 2, 2, 48,
 				      24, 1, 2, 40,
 				      512, 16, 20, 1, 2, 36,
-				      12, 0.75 };
+				      12, 0.75,
+				      MRT_NN_ATTN_FULL, MRT_NN_ATTN_FULL, MRT_NN_POS_LEARNED };
 		return 0;
 	}
 	return MRT_ENOENT;
@@ -96,6 +100,87 @@ mrt_nn_config_check(const mrt_nn_config *c, char *msg, size_t cap)
 	if (c->txt_vocab < 5 || c->txt_len < 2 || c->proj < 1 || c->txt_vocab > 1 << 24 ||
 	    c->txt_len > 1 << 16)
 		return mrt_errf(msg, cap, MRT_EINVAL, "text or projection sizes out of range");
+	if (!mrt_nn_attn_name(c->enc_attn) || !mrt_nn_attn_name(c->dec_attn) ||
+	    !mrt_nn_pos_name(c->pos))
+		return mrt_errf(msg, cap, MRT_EINVAL, "unknown attention or position kind");
+	if (c->pos == MRT_NN_POS_SINCOS && (c->ecg_d % 2 || c->dec_d % 2))
+		return mrt_errf(msg, cap, MRT_EINVAL, "pos sincos needs even widths (ecg_d %d, dec_d %d)",
+				c->ecg_d, c->dec_d);
+	return 0;
+}
+
+static const char *const attn_names[] = { "full", "crisscross", "axial" };
+static const char *const pos_names[] = { "learned", "sincos" };
+
+const char *
+mrt_nn_attn_name(int attn)
+{
+	return attn >= 0 && attn < 3 ? attn_names[attn] : NULL;
+}
+
+const char *
+mrt_nn_pos_name(int pos)
+{
+	return pos >= 0 && pos < 2 ? pos_names[pos] : NULL;
+}
+
+/* The index of value in names[n], or -1. */
+static int
+lookup(const char *const *names, int n, const char *value)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], value))
+			return i;
+	return -1;
+}
+
+static int *
+config_int(mrt_nn_config *c, const char *key)
+{
+	static const struct { const char *name; size_t off; } keys[] = {
+#define K(f) { #f, offsetof(mrt_nn_config, f) }
+		K(fs), K(samples), K(patch), K(leads),
+		K(ecg_d), K(ecg_layers), K(ecg_heads), K(ecg_mlp),
+		K(dec_d), K(dec_layers), K(dec_heads), K(dec_mlp),
+		K(txt_vocab), K(txt_len), K(txt_d), K(txt_layers), K(txt_heads), K(txt_mlp),
+		K(proj),
+#undef K
+	};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (!strcmp(keys[i].name, key))
+			return (int *)((char *)c + keys[i].off);
+	return NULL;
+}
+
+int
+mrt_nn_config_set(mrt_nn_config *c, const char *key, const char *value, char *msg, size_t cap)
+{
+	char *end;
+	int *ip, k;
+	if (!strcmp(key, "mask_ratio")) {
+		double v = strtod(value, &end);
+		if (end == value || *end || !(v >= 0 && v < 1))
+			return mrt_errf(msg, cap, MRT_EINVAL, "mask_ratio %s is not in [0, 1)", value);
+		c->mask_ratio = v;
+	} else if (!strcmp(key, "enc_attn") || !strcmp(key, "dec_attn")) {
+		if ((k = lookup(attn_names, 3, value)) < 0)
+			return mrt_errf(msg, cap, MRT_EINVAL, "%s %s is not full, crisscross or axial",
+					key, value);
+		*(key[0] == 'e' ? &c->enc_attn : &c->dec_attn) = k;
+	} else if (!strcmp(key, "pos")) {
+		if ((k = lookup(pos_names, 2, value)) < 0)
+			return mrt_errf(msg, cap, MRT_EINVAL, "pos %s is not learned or sincos", value);
+		c->pos = k;
+	} else if ((ip = config_int(c, key))) {
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (end == value || *end || errno || v < 1 || v > 1 << 20)
+			return mrt_errf(msg, cap, MRT_EINVAL, "%s %s is not a positive integer", key,
+					value);
+		*ip = (int)v;
+	} else {
+		return mrt_errf(msg, cap, MRT_ENOENT, "unknown key %s", key);
+	}
 	return 0;
 }
 

@@ -104,6 +104,16 @@ mrt_nn_tensor(const mrt_nn_model *m, size_t i, const char **name, int *ndim,
 	return 0;
 }
 
+/* Element j of a fixed time-position table [nt, d] (MODEL.md's MAE form):
+ * row t is sin(t w_i) for i < d/2, then cos(t w_i), w_i = 10000^(-i/(d/2)). */
+static float
+sincos_pos(const nn_entry *e, size_t j)
+{
+	size_t d = (size_t)e->shape[1], half = d / 2, t = j / d, i = j % d;
+	double w = pow(10000.0, -(double)(i % half) / (double)half);
+	return (float)(i < half ? sin((double)t * w) : cos((double)t * w));
+}
+
 void
 mrt_nn_init(mrt_nn_model *m, uint64_t seed)
 {
@@ -119,6 +129,7 @@ mrt_nn_init(mrt_nn_model *m, uint64_t seed)
 			case NN_INIT_NORMAL: v = (float)(0.02 * mrt_rng_normal(&r)); break;
 			case NN_INIT_ONE: v = 1; break;
 			case NN_INIT_LOGIT: v = (float)log(1 / 0.07); break;
+			case NN_INIT_SINCOS: v = sincos_pos(e, j); break;
 			default: v = 0;
 			}
 			p[e->off + j] = v;

@@ -27,9 +27,21 @@
 #define NN_NAMELEN   48
 
 enum { NN_SHARED, NN_REC, NN_CMA };                  /* branch of a tensor */
-enum { NN_INIT_NORMAL, NN_INIT_ZERO, NN_INIT_ONE, NN_INIT_LOGIT };
+enum { NN_INIT_NORMAL, NN_INIT_ZERO, NN_INIT_ONE, NN_INIT_LOGIT, NN_INIT_SINCOS };
 /* the three towers: ECG encoder, decoder, text encoder */
 enum nn_tower_id { NN_TOWER_ECG, NN_TOWER_DEC, NN_TOWER_TXT, NN_NTOWERS };
+
+/* The keys a query may attend to in an attention layer over ECG tokens
+ * (token = lead*nt + t): all, those of its own lead (time-wise), of its own
+ * time step (lead-wise), or either (criss-cross). */
+enum nn_attn_kind {
+	NN_ATTN_ALL = 0, NN_ATTN_SAME_LEAD = 1, NN_ATTN_SAME_TIME = 2, NN_ATTN_CROSS = 3
+};
+typedef struct {
+	int kind;               /* enum nn_attn_kind */
+	int nt;                 /* tokens per lead */
+	const int32_t *tok;     /* [B, N] token of each row; NULL: row i is token i */
+} nn_attn_mask;
 
 typedef struct {
 	char name[NN_NAMELEN];
@@ -39,6 +51,7 @@ typedef struct {
 	int decay;              /* 2-D tensor named *.weight */
 	int branch;             /* NN_SHARED, NN_REC, NN_CMA */
 	int init;               /* NN_INIT_* */
+	int fixed;              /* not trained (sin-cos positions) */
 } nn_entry;
 
 typedef struct {
@@ -196,6 +209,7 @@ typedef struct {
 /* Weights (or gradients) of a tower, a view into nn_params. */
 typedef struct {
 	int L, d, H, mlp;
+	int attn, nt;           /* MRT_NN_ATTN_* of its blocks, tokens per lead */
 	nn_block_params *b;
 	NN_R *lnw, *lnb;
 } nn_tower;
@@ -286,14 +300,19 @@ void nn_layernorm_backward(NN_R *din, NN_R *dw, NN_R *db, const NN_R *dout, cons
 void nn_gelu_forward(NN_R *out, const NN_R *in, size_t n);
 void nn_gelu_backward(NN_R *din, const NN_R *in, const NN_R *dout, size_t n);
 /* Multi-head self-attention: qkv [B,N,3d] (q heads, k heads, v heads),
- * kmask [B,N] 1 = key usable (NULL: all), att [B,H,N,N] probabilities,
- * out [B,N,d].  Backward: scr holds nscr N*N blocks (one per thread). */
+ * kmask [B,N] 1 = key usable (NULL: all), mask the structure (NULL: all
+ * keys), att the probabilities (at most [B,H,N,N]), out [B,N,d].
+ * Backward takes the same mask; scr holds nscr N*N blocks (one per
+ * thread).  A time-wise or lead-wise mask without tok runs as attention
+ * within the groups of tokens (a lead's nt, a time step's N/nt); other
+ * structures as full attention with the other keys' probabilities 0.  The
+ * naive references always keep att [B,H,N,N]. */
 void nn_attn_forward(NN_R *out, NN_R *att, const NN_R *qkv, const uint8_t *kmask,
-		     int B, int N, int d, int H);
+		     const nn_attn_mask *mask, int B, int N, int d, int H);
 void nn_attn_backward(NN_R *dqkv, const NN_R *dout, const NN_R *qkv, const NN_R *att,
-		      int B, int N, int d, int H, NN_R *scr, int nscr);
+		      const nn_attn_mask *mask, int B, int N, int d, int H, NN_R *scr, int nscr);
 void nn_attn_forward_naive(NN_R *out, NN_R *att, const NN_R *qkv, const uint8_t *kmask,
-			   int B, int N, int d, int H);
+			   const nn_attn_mask *mask, int B, int N, int d, int H);
 void nn_attn_backward_naive(NN_R *dqkv, const NN_R *dout, const NN_R *qkv, const NN_R *att,
 			    int B, int N, int d, int H);
 /* L2 normalisation y = x / max(|x|, 1e-12) per row; norm [B] kept. */

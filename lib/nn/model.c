@@ -417,79 +417,308 @@ softmax_row(R *p, const uint8_t *km, int N)
 		p[j] *= inv;
 }
 
-/* Per (record, head): S = scale Q K^T, softmax, Y = P V, each product a
- * single-threaded gemm on strided views of qkv.  nslots 0: att keeps every
- * P [B,H,N,N] for backward; nslots > 0 (inference): att is nslots N*N
- * blocks, one per thread, so P stays in cache. */
+/* May the query of token q attend to the key of token k (tokens lead*nt + t)? */
+static inline int
+attn_allowed(int kind, int nt, int q, int k)
+{
+	return kind == NN_ATTN_ALL || ((kind & NN_ATTN_SAME_LEAD) && q / nt == k / nt) ||
+	       ((kind & NN_ATTN_SAME_TIME) && q % nt == k % nt);
+}
+
+/* softmax_row over the keys the query of token tq may attend to under m
+ * (keys are tokens tok[j], or j without tok) and kmask km; the others 0. */
 static void
-attn_forward_slots(R *out, R *att, const R *qkv, const uint8_t *kmask, int B, int N, int d,
-		   int H, int nslots)
+softmax_row_masked(R *p, const uint8_t *km, const nn_attn_mask *m, const int32_t *tok, int tq,
+		   int N)
+{
+	R mx = -INFINITY, sum = 0;
+	for (int j = 0; j < N; j++)
+		if ((!km || km[j]) && attn_allowed(m->kind, m->nt, tq, tok ? tok[j] : j) && p[j] > mx)
+			mx = p[j];
+	if (mx == -INFINITY) {
+		memset(p, 0, (size_t)N * sizeof *p);
+		return;
+	}
+	for (int j = 0; j < N; j++) {
+		int ok = (!km || km[j]) && attn_allowed(m->kind, m->nt, tq, tok ? tok[j] : j);
+		R e = ok ? EXP(p[j] - mx) : 0;
+		p[j] = e;
+		sum += e;
+	}
+	R inv = 1 / sum;
+	for (int j = 0; j < N; j++)
+		p[j] *= inv;
+}
+
+/* The sequences attention runs on: sequence s (0 <= s < B*per) is len rows
+ * of qkv (and of out), every stride-th from row (s/per)*N + (s%per)*step.
+ * Full: the B records.  A time-wise mask without tok: the B*leads groups
+ * of a lead's nt consecutive tokens; lead-wise: the B*nt groups of a time
+ * step's tokens, nt rows apart.  cross: criss-cross without tok, by
+ * cross_forward.  masked: the structure is applied to the probabilities
+ * of full attention instead. */
+typedef struct {
+	int per, step, stride, len;
+	const nn_attn_mask *masked;
+	int cross;              /* gathered criss-cross (cross_forward) */
+} attn_seqs;
+
+static attn_seqs
+attn_seqs_of(const nn_attn_mask *m, int N)
+{
+	if (!m || m->kind == NN_ATTN_ALL)
+		return (attn_seqs){ 1, 0, 1, N, NULL, 0 };
+	if (!m->tok && m->kind == NN_ATTN_SAME_LEAD)
+		return (attn_seqs){ N / m->nt, m->nt, 1, m->nt, NULL, 0 };
+	if (!m->tok && m->kind == NN_ATTN_SAME_TIME)
+		return (attn_seqs){ m->nt, 1, m->nt, N / m->nt, NULL, 0 };
+	if (!m->tok && m->kind == NN_ATTN_CROSS && m->nt > 1 && N / m->nt > 1)
+		return (attn_seqs){ 1, 0, 1, N, NULL, 1 };  /* fits in N*N */
+	return (attn_seqs){ 1, 0, 1, N, m, 0 };
+}
+
+/*
+ * Criss-cross attention over a record's N = L*nt tokens in order (token
+ * l*nt + t), gathered: the keys of query (l, t) are the nt tokens of lead
+ * l and the L - 1 other tokens of time step t, so the scores are PA[l]
+ * [nt, nt] (lead l's tokens among themselves) and PB[t] [L, L] (time t's
+ * tokens, nt rows apart), one softmax over the query's row of PA[l] and
+ * its row of PB[t] without the self entry (already in PA, kept 0 in PB).
+ * P holds PA then PB: L*nt*nt + nt*L*L <= N*N elements.  One head h of one
+ * record (qkv and out at the record's first row).
+ */
+static size_t
+cross_size(int N, int nt)
+{
+	size_t L = (size_t)(N / nt);
+	return L * nt * nt + nt * L * L;
+}
+
+/* The two families of groups: the L leads (nt consecutive rows each), the
+ * nt time steps (L rows, nt apart).  Group g's rows are g*step + k*stride,
+ * its probabilities [len, len] at P + off + g*len*len. */
+typedef struct {
+	int count, len, step, stride;
+	size_t off;
+} cross_family;
+
+static void
+cross_families(cross_family f[2], int N, int nt)
+{
+	int L = N / nt;
+	f[0] = (cross_family){ L, nt, nt, 1, 0 };
+	f[1] = (cross_family){ nt, L, 1, nt, (size_t)L * nt * nt };
+}
+
+CLONES static void
+cross_softmax(R *ra, R *rb, int nt, int L, int self)
+{
+	R mx = -INFINITY, sum = 0;
+	for (int j = 0; j < nt; j++)
+		mx = ra[j] > mx ? ra[j] : mx;
+	for (int j = 0; j < L; j++)
+		if (j != self && rb[j] > mx)
+			mx = rb[j];
+	for (int j = 0; j < nt; j++) {
+		ra[j] = EXP(ra[j] - mx);
+		sum += ra[j];
+	}
+	for (int j = 0; j < L; j++) {
+		rb[j] = j == self ? 0 : EXP(rb[j] - mx);
+		sum += rb[j];
+	}
+	R inv = 1 / sum;
+	for (int j = 0; j < nt; j++)
+		ra[j] *= inv;
+	for (int j = 0; j < L; j++)
+		rb[j] *= inv;
+}
+
+static void
+cross_forward(R *out, R *P, const R *qkv, int N, int nt, int d, int h, int hd, R scale)
+{
+	int L = N / nt, d3 = 3 * d;
+	cross_family fam[2];
+	cross_families(fam, N, nt);
+	const R *Q = qkv + h * hd, *K = Q + d, *V = Q + 2 * d;
+	R *Y = out + h * hd;
+	for (int k = 0; k < 2; k++) {
+		const cross_family *f = &fam[k];
+		for (int g = 0; g < f->count; g++) {
+			size_t r = (size_t)g * f->step;
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, f->len, f->len, hd, scale,
+			     Q + r * d3, f->stride * d3, K + r * d3, f->stride * d3, 0,
+			     P + f->off + (size_t)g * f->len * f->len, f->len);
+		}
+	}
+	for (int l = 0; l < L; l++)
+		for (int t = 0; t < nt; t++)
+			cross_softmax(P + ((size_t)l * nt + t) * nt,
+				      P + fam[1].off + ((size_t)t * L + l) * L, nt, L, l);
+	/* Y = PA V over the leads, then += PB V over the time steps */
+	for (int k = 0; k < 2; k++) {
+		const cross_family *f = &fam[k];
+		for (int g = 0; g < f->count; g++) {
+			size_t r = (size_t)g * f->step;
+			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->len, hd, f->len, 1,
+			     P + f->off + (size_t)g * f->len * f->len, f->len, V + r * d3,
+			     f->stride * d3, k, Y + r * d, f->stride * d);
+		}
+	}
+}
+
+/* Backward of cross_forward: dqkv += ...; dP scratch of cross_size. */
+static void
+cross_backward(R *dqkv, R *dP, const R *dout, const R *qkv, const R *P, int N, int nt, int d,
+	       int h, int hd, R scale)
+{
+	int L = N / nt, d3 = 3 * d;
+	cross_family fam[2];
+	cross_families(fam, N, nt);
+	const R *Q = qkv + h * hd, *K = Q + d, *V = Q + 2 * d, *dY = dout + h * hd;
+	R *dQ = dqkv + h * hd, *dK = dQ + d, *dV = dQ + 2 * d;
+	for (int k = 0; k < 2; k++) {
+		const cross_family *f = &fam[k];
+		int ld = f->stride * d, ld3 = f->stride * d3;
+		for (int g = 0; g < f->count; g++) {
+			size_t r = (size_t)g * f->step, o = f->off + (size_t)g * f->len * f->len;
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, f->len, f->len, hd, 1, dY + r * d,
+			     ld, V + r * d3, ld3, 0, dP + o, f->len);
+			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, f->len, hd, f->len, 1, P + o,
+			     f->len, dY + r * d, ld, 1, dV + r * d3, ld3);
+		}
+	}
+	/* softmax backward over each query's joint row */
+	for (int l = 0; l < L; l++)
+		for (int t = 0; t < nt; t++) {
+			size_t ia = ((size_t)l * nt + t) * nt, ib = fam[1].off + ((size_t)t * L + l) * L;
+			const R *pa = P + ia, *pb = P + ib;
+			R *ga = dP + ia, *gb = dP + ib, dot = 0;
+			for (int j = 0; j < nt; j++)
+				dot += pa[j] * ga[j];
+			for (int j = 0; j < L; j++)
+				dot += pb[j] * gb[j];
+			for (int j = 0; j < nt; j++)
+				ga[j] = pa[j] * (ga[j] - dot) * scale;
+			for (int j = 0; j < L; j++)
+				gb[j] = pb[j] * (gb[j] - dot) * scale;
+		}
+	for (int k = 0; k < 2; k++) {
+		const cross_family *f = &fam[k];
+		int ld3 = f->stride * d3;
+		for (int g = 0; g < f->count; g++) {
+			size_t r = (size_t)g * f->step, o = f->off + (size_t)g * f->len * f->len;
+			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->len, hd, f->len, 1, dP + o,
+			     f->len, K + r * d3, ld3, 1, dQ + r * d3, ld3);
+			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, f->len, hd, f->len, 1, dP + o,
+			     f->len, Q + r * d3, ld3, 1, dK + r * d3, ld3);
+		}
+	}
+}
+
+/* Per (sequence, head): S = scale Q K^T, softmax, Y = P V, each product a
+ * single-threaded gemm on strided views of qkv.  nslots 0: att keeps every
+ * P (sequence s, head h at (s*H + h)*len*len) for backward; nslots > 0
+ * (inference): att is nslots N*N blocks, one per thread, so P stays in
+ * cache. */
+static void
+attn_forward_slots(R *out, R *att, const R *qkv, const uint8_t *kmask, const nn_attn_mask *m,
+		   int B, int N, int d, int H, int nslots)
 {
 	int hd = d / H, d3 = 3 * d;
+	attn_seqs q = attn_seqs_of(m, N);
+	int S = B * q.per, len = q.len;
+	size_t blk = q.cross ? cross_size(N, m->nt) : (size_t)len * len;
 	R scale = 1 / sqrt((R)hd);
 	#pragma omp parallel for collapse(2) schedule(static) num_threads(nslots ? nslots : omp_get_max_threads())
-	for (int b = 0; b < B; b++)
+	for (int s = 0; s < S; s++)
 		for (int h = 0; h < H; h++) {
-			const R *Q = qkv + (size_t)b * N * d3 + h * hd, *K = Q + d, *V = Q + 2 * d;
+			int b = s / q.per;
+			size_t row = (size_t)b * N + (size_t)(s % q.per) * q.step;
+			const R *Q = qkv + row * d3 + h * hd, *K = Q + d, *V = Q + 2 * d;
 			R *P = nslots ? att + (size_t)omp_get_thread_num() * N * N
-				      : att + ((size_t)b * H + h) * N * N;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, hd, scale, Q, d3, K, d3,
-			     0, P, N);
-			for (int i = 0; i < N; i++)
-				softmax_row(P + (size_t)i * N, kmask ? kmask + (size_t)b * N : NULL, N);
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, hd, N, 1, P, N, V, d3, 0,
-			     out + (size_t)b * N * d + h * hd, d);
+				      : att + ((size_t)s * H + h) * blk;
+			if (q.cross) {
+				cross_forward(out + row * d, P, qkv + row * d3, N, m->nt, d, h, hd, scale);
+				continue;
+			}
+			const uint8_t *km = kmask ? kmask + (size_t)b * N : NULL;
+			const int32_t *tok = q.masked && q.masked->tok ? q.masked->tok + (size_t)b * N
+								       : NULL;
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, scale, Q,
+			     q.stride * d3, K, q.stride * d3, 0, P, len);
+			for (int i = 0; i < len; i++) {
+				if (q.masked)
+					softmax_row_masked(P + (size_t)i * len, km, q.masked, tok,
+							   tok ? tok[i] : i, len);
+				else
+					softmax_row(P + (size_t)i * len, km, len);
+			}
+			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1, P, len, V,
+			     q.stride * d3, 0, out + row * d + h * hd, q.stride * d);
 		}
 }
 
 void
-nn_attn_forward(R *out, R *att, const R *qkv, const uint8_t *kmask, int B, int N, int d, int H)
+nn_attn_forward(R *out, R *att, const R *qkv, const uint8_t *kmask, const nn_attn_mask *mask,
+		int B, int N, int d, int H)
 {
-	attn_forward_slots(out, att, qkv, kmask, B, N, d, H, 0);
+	attn_forward_slots(out, att, qkv, kmask, mask, B, N, d, H, 0);
 }
 
-/* dqkv [B,N,3d] += gradient from dout [B,N,d]; scr holds nscr N*N blocks
- * (dP of one head, one per thread). */
+/* dqkv [B,N,3d] += gradient from dout [B,N,d], on the sequences of the
+ * forward pass; scr holds nscr N*N blocks (dP of one head, one per
+ * thread).  Masked keys have probability 0, so their scores get no
+ * gradient without looking at the mask. */
 void
-nn_attn_backward(R *dqkv, const R *dout, const R *qkv, const R *att, int B, int N, int d,
-		 int H, R *scr, int nscr)
+nn_attn_backward(R *dqkv, const R *dout, const R *qkv, const R *att, const nn_attn_mask *mask,
+		 int B, int N, int d, int H, R *scr, int nscr)
 {
 	int hd = d / H, d3 = 3 * d;
+	attn_seqs q = attn_seqs_of(mask, N);
+	int S = B * q.per, len = q.len, ld3 = q.stride * d3, ld = q.stride * d;
+	size_t blk = q.cross ? cross_size(N, mask->nt) : (size_t)len * len;
 	R scale = 1 / sqrt((R)hd);
 	#pragma omp parallel for collapse(2) schedule(static) num_threads(nscr)
-	for (int b = 0; b < B; b++)
+	for (int s = 0; s < S; s++)
 		for (int h = 0; h < H; h++) {
 			R *dP = scr + (size_t)omp_get_thread_num() * N * N;
-			size_t o = (size_t)b * N * d3 + h * hd;
+			size_t row = (size_t)(s / q.per) * N + (size_t)(s % q.per) * q.step;
+			const R *P = att + ((size_t)s * H + h) * blk;
+			if (q.cross) {
+				cross_backward(dqkv + row * d3, dP, dout + row * d, qkv + row * d3, P, N,
+					       mask->nt, d, h, hd, scale);
+				continue;
+			}
+			size_t o = row * d3 + h * hd;
 			const R *Q = qkv + o, *K = Q + d, *V = Q + 2 * d;
 			R *dQ = dqkv + o, *dK = dQ + d, *dV = dQ + 2 * d;
-			const R *P = att + ((size_t)b * H + h) * N * N;
-			const R *dY = dout + (size_t)b * N * d + h * hd;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, hd, 1, dY, d, V, d3, 0,
-			     dP, N);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, N, hd, N, 1, P, N, dY, d, 1,
-			     dV, d3);
-			for (int i = 0; i < N; i++) {
-				const R *p = P + (size_t)i * N;
-				R *g = dP + (size_t)i * N, dot = 0;
+			const R *dY = dout + row * d + h * hd;
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, 1, dY, ld, V, ld3, 0,
+			     dP, len);
+			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1, P, len, dY, ld, 1,
+			     dV, ld3);
+			for (int i = 0; i < len; i++) {
+				const R *p = P + (size_t)i * len;
+				R *g = dP + (size_t)i * len, dot = 0;
 				#pragma omp simd reduction(+:dot)
-				for (int j = 0; j < N; j++)
+				for (int j = 0; j < len; j++)
 					dot += p[j] * g[j];
 				#pragma omp simd
-				for (int j = 0; j < N; j++)
+				for (int j = 0; j < len; j++)
 					g[j] = p[j] * (g[j] - dot) * scale;
 			}
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, hd, N, 1, dP, N, K, d3, 1,
-			     dQ, d3);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, N, hd, N, 1, dP, N, Q, d3, 1,
-			     dK, d3);
+			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1, dP, len, K, ld3,
+			     1, dQ, ld3);
+			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1, dP, len, Q, ld3, 1,
+			     dK, ld3);
 		}
 }
 
 /* Naive references of the two above (tests compare them). */
 void
-nn_attn_forward_naive(R *out, R *att, const R *qkv, const uint8_t *kmask, int B, int N, int d,
-		      int H)
+nn_attn_forward_naive(R *out, R *att, const R *qkv, const uint8_t *kmask, const nn_attn_mask *m,
+		      int B, int N, int d, int H)
 {
 	int hd = d / H, d3 = 3 * d;
 	R scale = 1 / sqrt((R)hd);
@@ -502,7 +731,10 @@ nn_attn_forward_naive(R *out, R *att, const R *qkv, const uint8_t *kmask, int B,
 				const R *q = base + (size_t)i * d3 + h * hd;
 				R *p = P + (size_t)i * N, mx = -INFINITY, sum = 0;
 				for (int j = 0; j < N; j++) {
-					if (kmask && !kmask[(size_t)b * N + j]) {
+					const int32_t *tk = m && m->tok ? m->tok + (size_t)b * N : NULL;
+					if ((kmask && !kmask[(size_t)b * N + j]) ||
+					    (m && !attn_allowed(m->kind, m->nt, tk ? tk[i] : i,
+								tk ? tk[j] : j))) {
 						p[j] = -INFINITY;
 						continue;
 					}
@@ -788,6 +1020,7 @@ take_param(lctx *L, int branch, int init, int ndim, int64_t s0, int64_t s1,
 		e->decay = ndim == 2 && len > 7 && !strcmp(e->name + len - 7, ".weight");
 		e->branch = branch;
 		e->init = init;
+		e->fixed = init == NN_INIT_SINCOS;
 		L->t->total = L->off + n;
 	}
 	L->off += n;
@@ -822,7 +1055,8 @@ nn_layout(const mrt_nn_config *c, R *base, nn_params *p, nn_table *t)
 	memset(p, 0, sizeof *p);
 	p->patch_w = take_param(&L, NN_SHARED, NN_INIT_NORMAL, 2, d, c->patch, "ecg.patch.weight");
 	p->patch_b = take_param(&L, NN_SHARED, NN_INIT_ZERO, 1, d, 0, "ecg.patch.bias");
-	p->etime = take_param(&L, NN_SHARED, NN_INIT_NORMAL, 2, nt, d, "ecg.time_pos");
+	int tinit = c->pos == MRT_NN_POS_SINCOS ? NN_INIT_SINCOS : NN_INIT_NORMAL;
+	p->etime = take_param(&L, NN_SHARED, tinit, 2, nt, d, "ecg.time_pos");
 	p->elead = take_param(&L, NN_SHARED, NN_INIT_NORMAL, 2, c->leads, d, "ecg.lead_emb");
 	for (int i = 0; i < c->ecg_layers; i++)
 		take_block(&L, &p->eb[i], "ecg", i, d, c->ecg_mlp, NN_SHARED);
@@ -832,7 +1066,7 @@ nn_layout(const mrt_nn_config *c, R *base, nn_params *p, nn_table *t)
 	p->din_w = take_param(&L, NN_REC, NN_INIT_NORMAL, 2, dd, d, "dec.in.weight");
 	p->din_b = take_param(&L, NN_REC, NN_INIT_ZERO, 1, dd, 0, "dec.in.bias");
 	p->mask_tok = take_param(&L, NN_REC, NN_INIT_NORMAL, 1, dd, 0, "dec.mask_token");
-	p->dtime = take_param(&L, NN_REC, NN_INIT_NORMAL, 2, nt, dd, "dec.time_pos");
+	p->dtime = take_param(&L, NN_REC, tinit, 2, nt, dd, "dec.time_pos");
 	p->dlead = take_param(&L, NN_REC, NN_INIT_NORMAL, 2, c->leads, dd, "dec.lead_emb");
 	for (int i = 0; i < c->dec_layers; i++)
 		take_block(&L, &p->db[i], "dec", i, dd, c->dec_mlp, NN_REC);
@@ -898,31 +1132,47 @@ tower_acts_layout(arena *A, nn_tower_acts *a, int B, int N, int d, int H, int ml
 static nn_tower
 tower_view(nn_params *p, const mrt_nn_config *c, enum nn_tower_id which)
 {
+	int nt = mrt_nn_ntime(c);
 	switch (which) {
 	case NN_TOWER_ECG:
-		return (nn_tower){ c->ecg_layers, c->ecg_d, c->ecg_heads, c->ecg_mlp, p->eb,
-				   p->eln_w, p->eln_b };
+		return (nn_tower){ c->ecg_layers, c->ecg_d, c->ecg_heads, c->ecg_mlp, c->enc_attn,
+				   nt, p->eb, p->eln_w, p->eln_b };
 	case NN_TOWER_DEC:
-		return (nn_tower){ c->dec_layers, c->dec_d, c->dec_heads, c->dec_mlp, p->db,
-				   p->dln_w, p->dln_b };
+		return (nn_tower){ c->dec_layers, c->dec_d, c->dec_heads, c->dec_mlp, c->dec_attn,
+				   nt, p->db, p->dln_w, p->dln_b };
 	default:
-		return (nn_tower){ c->txt_layers, c->txt_d, c->txt_heads, c->txt_mlp, p->tb,
-				   p->tln_w, p->tln_b };
+		return (nn_tower){ c->txt_layers, c->txt_d, c->txt_heads, c->txt_mlp,
+				   MRT_NN_ATTN_FULL, nt, p->tb, p->tln_w, p->tln_b };
 	}
 }
 
-/* Blocks and final LayerNorm on a->x0 [B*N, d] into a->lnf. */
+/* The attention structure of block l of a tower (MRT_NN_ATTN_* attn) whose
+ * rows are the tokens tok [B, N] (NULL: row i is token i). */
+static nn_attn_mask
+block_mask(int attn, int nt, int l, const int32_t *tok)
+{
+	int kind = attn == MRT_NN_ATTN_CRISSCROSS ? NN_ATTN_CROSS :
+		   attn == MRT_NN_ATTN_AXIAL ? (l % 2 ? NN_ATTN_SAME_TIME : NN_ATTN_SAME_LEAD) :
+		   NN_ATTN_ALL;
+	return (nn_attn_mask){ kind, nt, tok };
+}
+
+/* Blocks and final LayerNorm on a->x0 [B*N, d] into a->lnf; kmask [B, N]
+ * the usable keys (NULL: all), tok [B, N] the ECG token of each row (NULL:
+ * row i is token i) for a structured attention. */
 static void
-tower_forward(nn_tower_acts *a, const nn_tower *w, int B, const uint8_t *kmask)
+tower_forward(nn_tower_acts *a, const nn_tower *w, int B, const uint8_t *kmask,
+	      const int32_t *tok)
 {
 	int N = a->N, d = w->d, mlp = w->mlp, T = B * N;
 	const R *x = a->x0;
 	for (int l = 0; l < w->L; l++) {
 		nn_block_acts *b = &a->b[l];
 		const nn_block_params *p = &w->b[l];
+		nn_attn_mask am = block_mask(w->attn, w->nt, l, tok);
 		nn_layernorm_forward(b->ln1, b->ln1m, b->ln1r, x, p->ln1w, p->ln1b, T, d);
 		nn_linear_forward(b->qkv, b->ln1, p->qkvw, p->qkvb, T, d, 3 * d);
-		attn_forward_slots(b->atty, b->att, b->qkv, kmask, B, N, d, w->H, a->nslots);
+		attn_forward_slots(b->atty, b->att, b->qkv, kmask, &am, B, N, d, w->H, a->nslots);
 		linear_forward_res(b->res1, b->atty, p->projw, p->projb, x, T, d, d);
 		nn_layernorm_forward(b->ln2, b->ln2m, b->ln2r, b->res1, p->ln2w, p->ln2b, T, d);
 		nn_linear_forward(b->fc1, b->ln2, p->fc1w, p->fc1b, T, d, mlp);
@@ -962,8 +1212,8 @@ block_grads_cut(block_grads *g, R *base, size_t T, int d, int mlp)
  * the block scratch (zeroed here before each block), ascr: nscr N*N
  * attention blocks. */
 static void
-tower_backward(const nn_tower *g, nn_tower_acts *a, const nn_tower *w, int B, R *bscr, R *ascr,
-	       int nscr)
+tower_backward(const nn_tower *g, nn_tower_acts *a, const nn_tower *w, int B, const int32_t *tok,
+	       R *bscr, R *ascr, int nscr)
 {
 	int N = a->N, d = w->d, mlp = w->mlp, T = B * N;
 	const R *xl = w->L ? a->b[w->L - 1].out : a->x0;
@@ -984,7 +1234,8 @@ tower_backward(const nn_tower *g, nn_tower_acts *a, const nn_tower *w, int B, R 
 		nn_layernorm_backward(dx, q->ln2w, q->ln2b, bg.dln2, b->res1, b->ln2m, b->ln2r,
 				      p->ln2w, T, d);
 		nn_linear_backward(bg.datty, q->projw, q->projb, dx, b->atty, p->projw, T, d, d);
-		nn_attn_backward(bg.dqkv, bg.datty, b->qkv, b->att, B, N, d, w->H, ascr, nscr);
+		nn_attn_mask am = block_mask(w->attn, w->nt, l, tok);
+		nn_attn_backward(bg.dqkv, bg.datty, b->qkv, b->att, &am, B, N, d, w->H, ascr, nscr);
 		layernorm_apply(b->ln1, xin, b->ln1m, b->ln1r, p->ln1w, p->ln1b, T, d);
 		nn_linear_backward(bg.dln1, q->qkvw, q->qkvb, bg.dqkv, b->ln1, p->qkvw, T, d, 3 * d);
 		nn_layernorm_backward(dx, q->ln1w, q->ln1b, bg.dln1, xin, b->ln1m, b->ln1r, p->ln1w,
@@ -1087,14 +1338,16 @@ static void
 ecg_embed_backward(nn_params *g, const R *dx0, const R *pin, const int32_t *tokidx,
 		   const nn_params *p, const mrt_nn_config *c, int T)
 {
-	int d = c->ecg_d, nt = mrt_nn_ntime(c);
+	int d = c->ecg_d, nt = mrt_nn_ntime(c), fixed = c->pos == MRT_NN_POS_SINCOS;
 	nn_linear_backward(NULL, g->patch_w, g->patch_b, dx0, pin, p->patch_w, T, c->patch, d);
 	for (int r = 0; r < T; r++) {
 		int tk = tokidx[r];
-		R *tp = g->etime + (size_t)(tk % nt) * d, *lp = g->elead + (size_t)(tk / nt) * d;
+		R *tp = fixed ? NULL : g->etime + (size_t)(tk % nt) * d;
+		R *lp = g->elead + (size_t)(tk / nt) * d;
 		const R *x = dx0 + (size_t)r * d;
 		for (int i = 0; i < d; i++) {
-			tp[i] += x[i];
+			if (tp)
+				tp[i] += x[i];
 			lp[i] += x[i];
 		}
 	}
@@ -1134,13 +1387,15 @@ dec_embed_backward(R *denc, R *ddin, nn_params *g, const R *dx0, const R *enc,
 		   const mrt_nn_config *c, int B)
 {
 	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), nv = mrt_nn_nvis(c), dd = c->dec_d;
-	int Te = B * nv, Td = B * np;
+	int Te = B * nv, Td = B * np, fixed = c->pos == MRT_NN_POS_SINCOS;
 	for (int r = 0; r < Td; r++) {
 		int k = r % np;
-		R *tp = g->dtime + (size_t)(k % nt) * dd, *lp = g->dlead + (size_t)(k / nt) * dd;
+		R *tp = fixed ? NULL : g->dtime + (size_t)(k % nt) * dd;
+		R *lp = g->dlead + (size_t)(k / nt) * dd;
 		const R *x = dx0 + (size_t)r * dd;
 		for (int i = 0; i < dd; i++) {
-			tp[i] += x[i];
+			if (tp)
+				tp[i] += x[i];
 			lp[i] += x[i];
 		}
 		if (!isvis[r])
@@ -1241,7 +1496,7 @@ rec_forward(nn_net *n, int B, int raw, long *nrec)
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_DEC);
 	int Td = B * n->np;
 	dec_embed_forward(a->x0, n->dinout, n->ta[NN_TOWER_ECG].lnf, n->tokidx, &n->p, c, B);
-	tower_forward(a, &w, B, NULL);
+	tower_forward(a, &w, B, NULL, NULL);
 	nn_linear_forward(n->pred, a->lnf, n->p.dout_w, n->p.dout_b, Td, c->dec_d, c->patch);
 	*nrec = rec_targets(n, B, raw);
 	return nn_mse_forward(n->pred, n->target, n->wrec, Td, c->patch);
@@ -1257,7 +1512,7 @@ rec_backward(nn_net *n, int B, double lambda)
 	nn_mse_backward(n->dpred, n->pred, n->target, n->wrec, lambda, Td, c->patch);
 	nn_linear_backward(a->dlnf, n->g.dout_w, n->g.dout_b, n->dpred, a->lnf, n->p.dout_w, Td,
 			   c->dec_d, c->patch);
-	tower_backward(&g, a, &w, B, n->bscr, n->ascr, n->nscr);
+	tower_backward(&g, a, &w, B, NULL, n->bscr, n->ascr, n->nscr);
 	dec_embed_backward(ea->dlnf, n->ddin, &n->g, a->dx, ea->lnf, n->tokidx, n->isvis, &n->p,
 			   c, B);
 }
@@ -1276,7 +1531,7 @@ cma_forward(nn_net *n, int B)
 	nn_pool_forward(n->h, ea->lnf, NULL, B, n->nvis, c->ecg_d);
 	nn_linear_forward(n->e, n->h, n->p.eproj, NULL, B, c->ecg_d, c->proj);
 	nn_l2norm_forward(n->en, n->enorm, n->e, B, c->proj);
-	tower_forward(a, &w, B, n->kmask);
+	tower_forward(a, &w, B, n->kmask, NULL);
 	nn_pool_forward(n->tp, a->lnf, n->kmask, B, c->txt_len, c->txt_d);
 	nn_linear_forward(n->t, n->tp, n->p.tproj, NULL, B, c->txt_d, c->proj);
 	nn_l2norm_forward(n->tn, n->tnorm, n->t, B, c->proj);
@@ -1299,7 +1554,7 @@ cma_backward(nn_net *n, int B, double lambda)
 	nn_l2norm_backward(n->dt, n->dtn, n->tn, n->tnorm, B, pr);
 	nn_linear_backward(n->dtp, n->g.tproj, NULL, n->dt, n->tp, n->p.tproj, B, c->txt_d, pr);
 	nn_pool_backward(a->dlnf, n->dtp, n->kmask, B, c->txt_len, c->txt_d);
-	tower_backward(&g, a, &w, B, n->bscr, n->ascr, n->nscr);
+	tower_backward(&g, a, &w, B, NULL, n->bscr, n->ascr, n->nscr);
 	text_embed_backward(&n->g, a->dx, n->tok, c, B);
 }
 
@@ -1470,7 +1725,7 @@ nn_net_forward(nn_net *n, const mrt_nn_batch *bt, const mrt_nn_hparams *hp, mrt_
 	n->lambda_cma = hp->lambda_cma;
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_ECG);
 	ecg_embed_forward(ea->x0, n->pin, n->tokidx, &n->p, c, B * n->nvis);
-	tower_forward(ea, &w, B, NULL);
+	tower_forward(ea, &w, B, NULL, n->tokidx);
 	double lrec = 0, lcma = 0;
 	long nrec = 0;
 	/* the two branches read the encoder's output and nothing of each
@@ -1507,7 +1762,7 @@ nn_net_backward(nn_net *n)
 		rec_backward(n, B, n->lambda_rec);
 	if (n->lambda_cma != 0)
 		cma_backward(n, B, n->lambda_cma);
-	tower_backward(&g, ea, &w, B, n->bscr, n->ascr, n->nscr);
+	tower_backward(&g, ea, &w, B, n->tokidx, n->bscr, n->ascr, n->nscr);
 	ecg_embed_backward(&n->g, ea->dx, n->pin, n->tokidx, &n->p, c, B * n->nvis);
 }
 
@@ -1547,7 +1802,7 @@ nn_net_encode_ecg(nn_net *n, const float *sig, const uint8_t *missing, int B, R 
 	ecg_prep(n, sig, missing, NULL, B, 0, n->ixn, NULL, NULL, NULL, NULL);
 	ecg_embed_forward(n->ie.x0, n->ixn, n->itok, &n->p, c, B * np);
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_ECG);
-	tower_forward(&n->ie, &w, B, NULL);
+	tower_forward(&n->ie, &w, B, NULL, NULL);
 	nn_pool_forward(n->ih, n->ie.lnf, NULL, B, np, d);
 	if (h)
 		memcpy(h, n->ih, (size_t)B * d * sizeof *h);
@@ -1610,7 +1865,7 @@ nn_net_encode_text(nn_net *n, const int32_t *tok, int B, R *t)
 	if (rc)
 		return rc;
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_TXT);
-	tower_forward(&n->it, &w, B, n->ikm);
+	tower_forward(&n->it, &w, B, n->ikm, NULL);
 	nn_pool_forward(n->itp, n->it.lnf, n->ikm, B, L, td);
 	nn_linear_forward(n->it_, n->itp, n->p.tproj, NULL, B, td, c->proj);
 	nn_l2norm_forward(t, n->itnorm, n->it_, B, c->proj);

@@ -24,6 +24,17 @@
 #define MRT_NN_FORMAT  "merit"
 #define MRT_NN_VERSION 1
 
+/* Attention structure of a tower over ECG tokens (token = lead*nt + t):
+ * FULL, every token attends every token; CRISSCROSS, the tokens of its own
+ * lead and of its own time step; AXIAL, blocks alternate: block 0, 2, ...
+ * time-wise (the tokens of its own lead, across time), block 1, 3, ...
+ * lead-wise (the tokens of its own time step, across leads). */
+enum { MRT_NN_ATTN_FULL, MRT_NN_ATTN_CRISSCROSS, MRT_NN_ATTN_AXIAL };
+/* Time positions of the ECG encoder and decoder: LEARNED tables, or fixed
+ * SINCOS tables (as MAE: sin then cos, frequencies 10000^(-i/(d/2))),
+ * never updated. */
+enum { MRT_NN_POS_LEARNED, MRT_NN_POS_SINCOS };
+
 /* Every size of the model.  Derived: nt = samples/patch, np = leads*nt,
  * nvis = round_half_away(np * (1 - mask_ratio)). */
 typedef struct {
@@ -37,6 +48,8 @@ typedef struct {
 	int txt_vocab, txt_len, txt_d, txt_layers, txt_heads, txt_mlp;
 	int proj;               /* shared embedding size of e and t */
 	double mask_ratio;      /* fraction of patches hidden in training */
+	int enc_attn, dec_attn; /* MRT_NN_ATTN_* of the ECG encoder, decoder */
+	int pos;                /* MRT_NN_POS_* */
 } mrt_nn_config;
 
 /* Fill *c with a preset: "merit-s" (MODEL.md) or "merit-xs" (tiny, tests).
@@ -44,6 +57,16 @@ typedef struct {
 int mrt_nn_preset(const char *name, mrt_nn_config *c);
 /* MRT_EINVAL (with a reason in msg) if the sizes do not fit together. */
 int mrt_nn_config_check(const mrt_nn_config *c, char *msg, size_t cap);
+/* Set the config key to value, as written in a config file and in a
+ * checkpoint's metadata (merit-checkpoint(5)): a size (ecg_d, dec_layers,
+ * ... the field names above, a positive integer), mask_ratio, enc_attn and
+ * dec_attn (full, crisscross, axial), pos (learned, sincos).  MRT_ENOENT
+ * for an unknown key, MRT_EINVAL for a bad value; msg gets the reason. */
+int mrt_nn_config_set(mrt_nn_config *c, const char *key, const char *value, char *msg,
+		      size_t cap);
+/* The names of MRT_NN_ATTN_* and MRT_NN_POS_* values ("full", "sincos"). */
+const char *mrt_nn_attn_name(int attn);
+const char *mrt_nn_pos_name(int pos);
 int mrt_nn_ntime(const mrt_nn_config *c);     /* patches per lead */
 int mrt_nn_npatch(const mrt_nn_config *c);    /* tokens per record */
 int mrt_nn_nvis(const mrt_nn_config *c);      /* visible tokens in training */

@@ -67,7 +67,7 @@ mrt_nn_train_step(mrt_nn_model *m, const mrt_nn_batch *b, const mrt_nn_hparams *
 	for (size_t i = 0; i < n->tab.n; i++) {
 		const nn_entry *e = &n->tab.e[i];
 		if ((e->branch == NN_REC && hp->lambda_rec == 0) ||
-		    (e->branch == NN_CMA && hp->lambda_cma == 0))
+		    (e->branch == NN_CMA && hp->lambda_cma == 0) || e->fixed)
 			continue;
 		float *p = n->pmem + e->off, *g = n->gmem + e->off;
 		float *mm = m->m + e->off, *vv = m->v + e->off;

@@ -307,6 +307,94 @@ test_bad(const mrt_nn_config *c, const batch *bt)
 	mrt_nn_free(m);
 }
 
+/* Data of the tensor called name. */
+static float *
+tensor_data(const mrt_nn_model *m, const char *name, size_t *n)
+{
+	for (size_t i = 0; i < mrt_nn_ntensors(m); i++) {
+		const char *nm;
+		int nd;
+		int64_t sh[2];
+		float *d;
+		mrt_nn_tensor(m, i, &nm, &nd, sh, &d, NULL);
+		if (!strcmp(nm, name)) {
+			*n = (size_t)sh[0] * (nd == 2 ? (size_t)sh[1] : 1);
+			return d;
+		}
+	}
+	return NULL;
+}
+
+/* The structure keys: written only when not the default and read back; a
+ * model of another structure refuses the file; a bad value is named.  The
+ * sin-cos tables follow the formula and training leaves them alone. */
+static void
+test_structure(const mrt_nn_config *base, const batch *bt)
+{
+	mrt_nn_config c = *base, rc;
+	mrt_nn_model *m, *o;
+	mrt_st *st;
+	char err[256] = "";
+	CHECK(mrt_nn_new(&m, &c, 3, 0) == 0);
+	mrt_nn_init(m, 1);
+	CHECK(mrt_nn_save(m, path("d.st"), NULL, NULL, err, sizeof err) == 0);
+	CHECK(mrt_st_open(&st, path("d.st"), err, sizeof err) == 0);
+	CHECK(st && !mrt_st_meta(st, "enc_attn") && !mrt_st_meta(st, "dec_attn") &&
+	      !mrt_st_meta(st, "pos"));
+	mrt_st_free(st);
+	mrt_nn_free(m);
+
+	CHECK(mrt_nn_config_set(&c, "enc_attn", "crisscross", err, sizeof err) == 0);
+	CHECK(mrt_nn_config_set(&c, "dec_attn", "axial", err, sizeof err) == 0);
+	CHECK(mrt_nn_config_set(&c, "pos", "sincos", err, sizeof err) == 0);
+	CHECK(mrt_nn_config_set(&c, "dec_attn", "diagonal", err, sizeof err) == MRT_EINVAL &&
+	      !strcmp(err, "dec_attn diagonal is not full, crisscross or axial"));
+	CHECK(mrt_nn_config_set(&c, "attn", "full", err, sizeof err) == MRT_ENOENT &&
+	      !strcmp(err, "unknown key attn"));
+	CHECK(c.dec_attn == MRT_NN_ATTN_AXIAL);
+	CHECK(mrt_nn_new(&m, &c, 3, MRT_NN_TRAIN) == 0);
+	mrt_nn_init(m, 1);
+	size_t ne, nd, nl;
+	float *et = tensor_data(m, "ecg.time_pos", &ne), *dt = tensor_data(m, "dec.time_pos", &nd);
+	float *le = tensor_data(m, "ecg.lead_emb", &nl);
+	/* row 3 of the [20, 32] table: sin(3 w_1) at 1, cos(3 w_1) at 17 */
+	double w1 = pow(10000.0, -1.0 / 16);
+	CHECK(fabs(et[3 * 32 + 1] - sin(3 * w1)) < 1e-7 && fabs(et[3 * 32 + 17] - cos(3 * w1)) < 1e-7);
+	CHECK(et[0] == 0 && et[16] == 1 && dt[0] == 0 && dt[12] == 1);
+	float *keep = malloc((ne + nd + nl) * sizeof *keep);
+	memcpy(keep, et, ne * sizeof *keep);
+	memcpy(keep + ne, dt, nd * sizeof *keep);
+	memcpy(keep + ne + nd, le, nl * sizeof *keep);
+	mrt_nn_hparams hp;
+	mrt_nn_hparams_default(&hp);
+	hp.lr = 1e-3;
+	CHECK(mrt_nn_train_step(m, &bt->b, &hp, NULL) == 0);
+	CHECK(!memcmp(keep, et, ne * sizeof *keep) && !memcmp(keep + ne, dt, nd * sizeof *keep));
+	CHECK(memcmp(keep + ne + nd, le, nl * sizeof *keep) != 0);
+	free(keep);
+
+	CHECK(mrt_nn_save(m, path("s.st"), NULL, NULL, err, sizeof err) == 0);
+	CHECK(mrt_nn_read_config(path("s.st"), &rc, err, sizeof err) == 0);
+	CHECK(rc.enc_attn == MRT_NN_ATTN_CRISSCROSS && rc.dec_attn == MRT_NN_ATTN_AXIAL &&
+	      rc.pos == MRT_NN_POS_SINCOS);
+	CHECK(mrt_nn_new(&o, base, 3, 0) == 0);
+	CHECK(mrt_nn_load(o, path("s.st"), NULL, err, sizeof err) == MRT_ESHAPE);
+	mrt_nn_free(o);
+	CHECK(mrt_nn_open(&o, path("s.st"), NULL, 3, 0, err, sizeof err) == 0);
+	float h1[3 * 32], h2[3 * 32], e1[3 * 12], e2[3 * 12];
+	CHECK(o && mrt_nn_encode_ecg(m, bt->sig, NULL, 3, h1, e1) == 0 &&
+	      mrt_nn_encode_ecg(o, bt->sig, NULL, 3, h2, e2) == 0);
+	CHECK(!memcmp(h1, h2, sizeof h1) && !memcmp(e1, e2, sizeof e1));
+	mrt_nn_free(o);
+
+	/* the caller's keys come after the model's, so this one wins */
+	const char *bad[] = { "dec_attn", "diagonal", NULL };
+	CHECK(mrt_nn_save(m, path("b.st"), NULL, bad, err, sizeof err) == 0);
+	CHECK(mrt_nn_read_config(path("b.st"), &rc, err, sizeof err) == MRT_EFORMAT &&
+	      strstr(err, "b.st: metadata dec_attn diagonal is not full, crisscross or axial"));
+	mrt_nn_free(m);
+}
+
 int
 main(void)
 {
@@ -322,6 +410,7 @@ main(void)
 	make_batch(&bt, &c, 3);
 	test_roundtrip(&c, &bt);
 	test_bad(&c, &bt);
+	test_structure(&c, &bt);
 	free(bt.sig), free(bt.vis), free(bt.tok);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

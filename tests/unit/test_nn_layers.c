@@ -238,20 +238,57 @@ test_gelu(void)
 
 /* ---- attention ------------------------------------------------------------ */
 
-typedef struct { int B, N, d, H; double *qkv, *G, *out, *att; uint8_t *km; } att_ctx;
+static float *
+rndf(size_t n)
+{
+	float *x = malloc(n * sizeof *x);
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float)mrt_rng_normal(&rng);
+	return x;
+}
+
+/* The fast float attention (p1 its probabilities, d1 its dqkv from 0)
+ * against the naive float loops: largest differences of out and dqkv. */
+static void
+attn_float_diff(const float *q, const float *g, const uint8_t *km, const nn_attn_mask *m,
+		int B, int N, int d, int H, float *p1, float *d1, double *ey, double *ed)
+{
+	size_t fq = (size_t)B * N * 3 * d, fo = (size_t)B * N * d, fa = (size_t)B * H * N * N;
+	float *y1 = malloc(fo * sizeof *y1), *y2 = malloc(fo * sizeof *y2);
+	float *p2 = malloc(fa * sizeof *p2), *d2 = calloc(fq, sizeof *d2);
+	float *fs = malloc(2 * (size_t)N * N * sizeof *fs);
+	memset(d1, 0, fq * sizeof *d1);
+	nn_attn_forward_f(y1, p1, q, km, m, B, N, d, H);
+	nn_attn_forward_naive_f(y2, p2, q, km, m, B, N, d, H);
+	nn_attn_backward_f(d1, g, q, p1, m, B, N, d, H, fs, 2);
+	nn_attn_backward_naive_f(d2, g, q, p2, B, N, d, H);
+	*ey = *ed = 0;
+	for (size_t i = 0; i < fo; i++)
+		*ey = fmax(*ey, fabs(y1[i] - y2[i]));
+	for (size_t i = 0; i < fq; i++)
+		*ed = fmax(*ed, fabs(d1[i] - d2[i]));
+	free(y1), free(y2), free(p2), free(d2), free(fs);
+}
+
+typedef struct {
+	int B, N, d, H;
+	double *qkv, *G, *out, *att;
+	uint8_t *km;
+	const nn_attn_mask *m;
+} att_ctx;
 
 static double
 att_loss(void *p)
 {
 	att_ctx *c = p;
-	nn_attn_forward_d(c->out, c->att, c->qkv, c->km, c->B, c->N, c->d, c->H);
+	nn_attn_forward_d(c->out, c->att, c->qkv, c->km, c->m, c->B, c->N, c->d, c->H);
 	return dot(c->out, c->G, (size_t)c->B * c->N * c->d);
 }
 
 static void
 test_attn(void)
 {
-	att_ctx c = { 3, 5, 6, 2, 0, 0, 0, 0, 0 };
+	att_ctx c = { 3, 5, 6, 2, 0, 0, 0, 0, 0, NULL };
 	size_t nq = (size_t)c.B * c.N * 3 * c.d, no = (size_t)c.B * c.N * c.d;
 	uint8_t km[15] = { 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0 };
 	c.qkv = rnd(nq, 1), c.G = rnd(no, 1), c.out = zeros(no);
@@ -271,14 +308,14 @@ test_attn(void)
 	}
 	CHECK(c.att[((size_t)(1 * c.H + 1) * c.N + 2) * c.N + 2] == 0);
 	double *dq = zeros(nq), *scr = zeros(4 * c.N * c.N);
-	nn_attn_backward_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
+	nn_attn_backward_d(dq, c.G, c.qkv, c.att, NULL, c.B, c.N, c.d, c.H, scr, 4);
 	fdcheck("attention (masked)", att_loss, &c, c.qkv, dq, nq);
 	/* the gemm kernels against the naive loops, accumulating */
 	double *dq2 = zeros(nq), *o2 = zeros(no), *a2 = zeros((size_t)c.B * c.H * c.N * c.N);
 	memcpy(dq2, dq, nq * sizeof *dq);
-	nn_attn_backward_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 4);
+	nn_attn_backward_d(dq, c.G, c.qkv, c.att, NULL, c.B, c.N, c.d, c.H, scr, 4);
 	nn_attn_backward_naive_d(dq2, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H);
-	nn_attn_forward_naive_d(o2, a2, c.qkv, c.km, c.B, c.N, c.d, c.H);
+	nn_attn_forward_naive_d(o2, a2, c.qkv, c.km, NULL, c.B, c.N, c.d, c.H);
 	for (size_t i = 0; i < nq; i++)
 		CHECK(fabs(dq[i] - dq2[i]) < 1e-12);
 	for (size_t i = 0; i < no; i++)
@@ -286,7 +323,7 @@ test_attn(void)
 	c.km = NULL;
 	att_loss(&c);
 	memset(dq, 0, nq * sizeof *dq);
-	nn_attn_backward_d(dq, c.G, c.qkv, c.att, c.B, c.N, c.d, c.H, scr, 2);
+	nn_attn_backward_d(dq, c.G, c.qkv, c.att, NULL, c.B, c.N, c.d, c.H, scr, 2);
 	fdcheck("attention", att_loss, &c, c.qkv, dq, nq);
 	free(c.qkv), free(c.G), free(c.out), free(c.att), free(dq), free(scr);
 	free(dq2), free(o2), free(a2);
@@ -294,36 +331,93 @@ test_attn(void)
 	/* float kernels (fast exp) against the naive float ones, odd sizes */
 	int B = 3, N = 37, d = 20, H = 4;
 	size_t fq = (size_t)B * N * 3 * d, fo = (size_t)B * N * d, fa = (size_t)B * H * N * N;
-	float *q = malloc(fq * sizeof *q), *g = malloc(fo * sizeof *g);
-	float *y1 = malloc(fo * sizeof *y1), *y2 = malloc(fo * sizeof *y2);
-	float *p1 = malloc(fa * sizeof *p1), *p2 = malloc(fa * sizeof *p2);
-	float *d1 = calloc(fq, sizeof *d1), *d2 = calloc(fq, sizeof *d2);
+	float *q = rndf(fq), *g = rndf(fo), *p1 = malloc(fa * sizeof *p1);
+	float *d1 = malloc(fq * sizeof *d1), *d2 = malloc(fq * sizeof *d2);
 	float *fs = malloc(2 * N * N * sizeof *fs);
 	uint8_t km2[3 * 37];
-	for (size_t i = 0; i < fq; i++)
-		q[i] = (float)mrt_rng_normal(&rng);
-	for (size_t i = 0; i < fo; i++)
-		g[i] = (float)mrt_rng_normal(&rng);
 	for (int i = 0; i < B * N; i++)
 		km2[i] = i % N < 20 || i < N;
-	nn_attn_forward_f(y1, p1, q, km2, B, N, d, H);
-	nn_attn_forward_naive_f(y2, p2, q, km2, B, N, d, H);
-	nn_attn_backward_f(d1, g, q, p1, B, N, d, H, fs, 2);
-	nn_attn_backward_naive_f(d2, g, q, p2, B, N, d, H);
-	double ey = 0, ed = 0;
-	for (size_t i = 0; i < fo; i++)
-		ey = fmax(ey, fabs(y1[i] - y2[i]));
-	for (size_t i = 0; i < fq; i++)
-		ed = fmax(ed, fabs(d1[i] - d2[i]));
+	double ey, ed;
+	attn_float_diff(q, g, km2, NULL, B, N, d, H, p1, d1, &ey, &ed);
 	CHECK(ey < 1e-5 && ed < 1e-5);
 	/* backward accumulates: a second call adds the same gradient again */
 	memcpy(d2, d1, fq * sizeof *d2);
-	nn_attn_backward_f(d1, g, q, p1, B, N, d, H, fs, 2);
+	nn_attn_backward_f(d1, g, q, p1, NULL, B, N, d, H, fs, 2);
 	for (size_t i = 0; i < fq; i++)
 		CHECK(fabsf(d1[i] - 2 * d2[i]) <= 1e-6f * fabsf(d2[i]));
 	CHECK(p1[((size_t)(2 * H + 1) * N + 3) * N + 30] == 0);
 	printf("  attention float, gemm vs naive: max abs diff out %.1e, grad %.1e\n", ey, ed);
-	free(q), free(g), free(y1), free(y2), free(p1), free(p2), free(d1), free(d2), free(fs);
+	free(q), free(g), free(p1), free(d1), free(d2), free(fs);
+}
+
+/* Structured attention over ECG tokens (3 leads of 4 time steps): every
+ * kind, on all 12 tokens in order (time-wise and lead-wise run as
+ * attention within groups) and on 7 tokens of each record in any order
+ * (the encoder's visible tokens: masked full attention).  The fast
+ * kernels against central differences and against the naive masked
+ * loops, in double; then in float on merit-s's decoder shape. */
+static void
+test_attn_structured(void)
+{
+	static const char *const kname[] = { "all", "time-wise", "lead-wise", "criss-cross" };
+	int32_t tok[2 * 7] = { 0, 5, 6, 11, 2, 3, 9,  10, 1, 4, 7, 8, 0, 6 };
+	for (int sub = 0; sub < 2; sub++)
+		for (int kind = 1; kind <= 3; kind++) {
+			nn_attn_mask m = { kind, 4, sub ? tok : NULL };
+			att_ctx c = { 2, sub ? 7 : 12, 6, 2, 0, 0, 0, 0, 0, &m };
+			size_t nq = (size_t)c.B * c.N * 3 * c.d, no = (size_t)c.B * c.N * c.d;
+			size_t na = (size_t)c.B * c.H * c.N * c.N;
+			c.qkv = rnd(nq, 1), c.G = rnd(no, 1), c.out = zeros(no), c.att = zeros(na);
+			double *dq = zeros(nq), *dq2 = zeros(nq), *o2 = zeros(no), *a2 = zeros(na);
+			double *scr = zeros(2 * (size_t)c.N * c.N);
+			att_loss(&c);
+			nn_attn_forward_naive_d(o2, a2, c.qkv, NULL, &m, c.B, c.N, c.d, c.H);
+			double eo = 0, ez = 0;
+			for (size_t i = 0; i < no; i++)
+				eo = fmax(eo, fabs(o2[i] - c.out[i]));
+			/* the naive probabilities: 0 exactly where the structure
+			 * forbids, rows summing to 1 */
+			for (int b = 0; b < c.B; b++)
+				for (int i = 0; i < c.N; i++) {
+					double sum = 0;
+					for (int j = 0; j < c.N; j++) {
+						int ti = sub ? tok[b * 7 + i] : i, tj = sub ? tok[b * 7 + j] : j;
+						int ok = (kind & 1 && ti / 4 == tj / 4) || (kind & 2 && ti % 4 == tj % 4);
+						double p = a2[(((size_t)b * c.H + 1) * c.N + i) * c.N + j];
+						if (!ok)
+							ez = fmax(ez, fabs(p));
+						sum += p;
+					}
+					CHECK(fabs(sum - 1) < 1e-12);
+				}
+			CHECK(eo < 1e-12 && ez == 0);
+			nn_attn_backward_d(dq, c.G, c.qkv, c.att, &m, c.B, c.N, c.d, c.H, scr, 2);
+			char what[64];
+			snprintf(what, sizeof what, "attention %s%s", kname[kind], sub ? " (7 tokens)" : "");
+			fdcheck(what, att_loss, &c, c.qkv, dq, nq);
+			nn_attn_backward_naive_d(dq2, c.G, c.qkv, a2, c.B, c.N, c.d, c.H);
+			double ed = 0;
+			for (size_t i = 0; i < nq; i++)
+				ed = fmax(ed, fabs(dq[i] - dq2[i]));
+			CHECK(ed < 1e-12);
+			free(c.qkv), free(c.G), free(c.out), free(c.att);
+			free(dq), free(dq2), free(o2), free(a2), free(scr);
+		}
+
+	/* float, merit-s's decoder: 12 leads of 20 time steps */
+	int B = 2, N = 240, d = 24, H = 2;
+	size_t fq = (size_t)B * N * 3 * d, fa = (size_t)B * H * N * N;
+	float *q = rndf(fq), *g = rndf((size_t)B * N * d), *p1 = malloc(fa * sizeof *p1);
+	float *d1 = malloc(fq * sizeof *d1);
+	for (int kind = 1; kind <= 3; kind++) {
+		nn_attn_mask m = { kind, 20, NULL };
+		double ey, ed;
+		attn_float_diff(q, g, NULL, &m, B, N, d, H, p1, d1, &ey, &ed);
+		CHECK(ey < 1e-5 && ed < 1e-5);
+		printf("  attention %s float, 12x20 tokens, fast vs naive: out %.1e, grad %.1e\n",
+		       kname[kind], ey, ed);
+	}
+	free(q), free(g), free(p1), free(d1);
 }
 
 /* ---- L2 normalisation, InfoNCE, MSE, pooling ------------------------------ */
@@ -525,6 +619,7 @@ main(void)
 	test_ln();
 	test_gelu();
 	test_attn();
+	test_attn_structured();
 	test_l2();
 	test_cma();
 	test_mse();

@@ -84,12 +84,14 @@ loss_d(nn_net_d *n, const batch *bt, const mrt_nn_hparams *hp)
 }
 
 /* Whole-model gradient of every tensor of merit-xs against central
- * differences, in double. */
+ * differences, in double; cfg (may be NULL) as in a config file. */
 static void
-test_model_fd(int raw, double lrec, double lcma)
+test_model_fd(int raw, double lrec, double lcma, const char *const *cfg)
 {
 	mrt_nn_config c;
 	mrt_nn_preset("merit-xs", &c);
+	for (int i = 0; cfg && cfg[i]; i += 2)
+		CHECK(mrt_nn_config_set(&c, cfg[i], cfg[i + 1], NULL, 0) == 0);
 	mrt_nn_model *m;
 	nn_net_d *n;
 	CHECK(mrt_nn_new(&m, &c, 3, 0) == 0);
@@ -116,13 +118,15 @@ test_model_fd(int raw, double lrec, double lcma)
 	for (size_t t = 0; t < n->tab.n; t++) {
 		const nn_entry *e = &n->tab.e[t];
 		double *g = n->gmem + e->off, *p = n->pmem + e->off;
-		int off = (e->branch == NN_REC && lrec == 0) || (e->branch == NN_CMA && lcma == 0);
+		int off = (e->branch == NN_REC && lrec == 0) || (e->branch == NN_CMA && lcma == 0) ||
+			  e->fixed;
 		size_t idx[4], amax = 0;
 		for (size_t j = 0; j < e->n; j++)
 			if (fabs(g[j]) > fabs(g[amax]))
 				amax = j;
 		if (off) {
-			/* a branch that is off gets no gradient at all */
+			/* a branch that is off, or a fixed table, gets no
+			 * gradient at all */
 			CHECK(g[amax] == 0);
 			continue;
 		}
@@ -149,8 +153,11 @@ test_model_fd(int raw, double lrec, double lcma)
 			checked++;
 		}
 	}
-	printf("  merit-xs gradient (raw %d, lambda %g/%g): %zu elements of %zu tensors, "
-	       "worst rel err %.2e\n", raw, lrec, lcma, checked, n->tab.n, worst);
+	char what[256] = "";
+	for (int i = 0; cfg && cfg[i]; i += 2)
+		snprintf(what + strlen(what), sizeof what - strlen(what), ", %s %s", cfg[i], cfg[i + 1]);
+	printf("  merit-xs gradient (raw %d, lambda %g/%g%s): %zu elements of %zu tensors, "
+	       "worst rel err %.2e\n", raw, lrec, lcma, what, checked, n->tab.n, worst);
 	free_batch(&bt);
 	mrt_nn_free(m);
 	nn_net_free_d(n);
@@ -475,9 +482,14 @@ main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	mrt_nn_set_threads(2);
-	test_model_fd(0, 1.0, 0.7);
-	test_model_fd(1, 0.6, 0);
-	test_model_fd(0, 0, 1.3);
+	static const char *const cross[] = { "enc_attn", "axial", "dec_attn", "crisscross", NULL };
+	static const char *const axial[] = { "enc_attn", "crisscross", "dec_attn", "axial",
+		"dec_layers", "2", "pos", "sincos", NULL };
+	test_model_fd(0, 1.0, 0.7, NULL);
+	test_model_fd(1, 0.6, 0, NULL);
+	test_model_fd(0, 0, 1.3, NULL);
+	test_model_fd(0, 1.0, 0.7, cross);
+	test_model_fd(0, 1.0, 0.5, axial);
 	test_train_step();
 	test_encode();
 	test_reconstruct();

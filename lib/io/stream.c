@@ -126,8 +126,9 @@ scan_step(struct scanner *s, const unsigned char *b, size_t avail, unsigned *bad
 			else if (lenbytes)
 				skip += be(b + p + 1, lenbytes);
 		}
-		/* bound before allocating: every item is an object */
-		if (++s->objects + items > MRT_MAX_OBJECTS)
+		/* bound before allocating: every item is an object (counted
+		 * once the object's bytes are here: a retry sees it again) */
+		if (s->objects + 1 + items > MRT_MAX_OBJECTS)
 			return SCAN_OBJECTS;
 		if (container && s->depth + 1 > MRT_MAX_DEPTH)
 			return SCAN_DEEP;
@@ -135,6 +136,7 @@ scan_step(struct scanner *s, const unsigned char *b, size_t avail, unsigned *bad
 			return SCAN_BIG;
 		if (p + hdr + skip > avail)
 			return SCAN_MORE;
+		s->objects++;
 		s->scan = p + hdr + skip;
 		if (items > 0) {
 			s->left[++s->depth] = items;

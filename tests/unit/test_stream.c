@@ -285,6 +285,22 @@ test_limits(void)
 		}
 		free(b);
 	}
+	/* objects are counted once, also when a large bin arrives in many
+	 * pieces: 2^22 objects with 4 MiB of bin read */
+	{
+		uint32_t cnt = (1u << 22) - 5, bl = 4u << 20;
+		n = 8 + cnt + 2 + 5 + bl;
+		b = calloc(1, n);
+		memcpy(b, "\x82\xa1" "a\xdd", 4);
+		b[4] = (char)(cnt >> 24);
+		b[5] = (char)(cnt >> 16);
+		b[6] = (char)(cnt >> 8);
+		b[7] = (char)cnt;
+		memset(b + 8, 0xc0, cnt);
+		memcpy(b + 8 + cnt, "\xa1" "b\xc6\x00\x40\x00\x00", 7);
+		CHECK(read_raw(b, n, MRT_STREAM_FORMAT, msg, sizeof msg) == 1, "%s", msg);
+		free(b);
+	}
 	/* a field name that is not a string; the reserved field end */
 	CHECK(read_raw("\x82\xa2id\xa1x\x07\xc0", 7, MRT_STREAM_FORMAT, msg,
 	    sizeof msg) == MRT_EFORMAT);

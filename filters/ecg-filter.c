@@ -113,21 +113,6 @@ pack_filter(msgpack_packer *pk, const struct opts *op)
 	return e ? MRT_EIO : 0;
 }
 
-/* gain 1 and baseline 0 for each of L leads: sig is now in mV. */
-static int
-pack_units(msgpack_packer *pk, int L)
-{
-	int e = mrt_pack_str(pk, "gain");
-	e |= msgpack_pack_array(pk, (size_t)L);
-	for (int l = 0; l < L; l++)
-		e |= msgpack_pack_double(pk, 1.0);
-	e |= mrt_pack_str(pk, "baseline");
-	e |= msgpack_pack_array(pk, (size_t)L);
-	for (int l = 0; l < L; l++)
-		e |= msgpack_pack_int(pk, 0);
-	return e ? MRT_EIO : 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -246,7 +231,7 @@ main(int argc, char **argv)
 			int64_t shape[2] = { L, S };
 			flt_check_write(mrt_writer_copy(io.w, rec, skip, 4), out);
 			flt_check_write(mrt_pack_kv_tensor(pk, "sig", MRT_F32, 2, shape, y), out);
-			flt_check_write(pack_units(pk, L), out);
+			flt_check_write(mrt_pack_kv_mv_units(pk, L), out);
 			flt_check_write(pack_filter(pk, &op), out);
 			flt_check_write(mrt_writer_end(io.w), out);
 		}

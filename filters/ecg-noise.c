@@ -246,14 +246,7 @@ pack_out(msgpack_packer *pk, const struct opts *op, const float *y, int L,
 	for (int k = 0; k < MRT_NOISE_NKINDS; k++)
 		n += adds(op, k);
 	e = mrt_pack_kv_tensor(pk, "sig", MRT_F32, 2, shape, y);
-	e |= mrt_pack_str(pk, "gain");
-	e |= msgpack_pack_array(pk, (size_t)L);
-	for (int l = 0; l < L; l++)
-		e |= msgpack_pack_double(pk, 1.0);
-	e |= mrt_pack_str(pk, "baseline");
-	e |= msgpack_pack_array(pk, (size_t)L);
-	for (int l = 0; l < L; l++)
-		e |= msgpack_pack_int(pk, 0);
+	e |= mrt_pack_kv_mv_units(pk, L);
 	e |= mrt_pack_str(pk, "noise");
 	e |= msgpack_pack_map(pk, (size_t)(n + 2 + adds(op, MRT_NOISE_MAINS)));
 	for (int k = 0; k < MRT_NOISE_NKINDS; k++)

@@ -1216,6 +1216,20 @@ mrt_pack_kv_f64(msgpack_packer *pk, const char *key, double val)
 }
 
 int
+mrt_pack_kv_mv_units(msgpack_packer *pk, int nlead)
+{
+	int e = mrt_pack_str(pk, "gain");
+	e |= msgpack_pack_array(pk, (size_t)nlead);
+	for (int l = 0; l < nlead; l++)
+		e |= msgpack_pack_double(pk, 1.0);
+	e |= mrt_pack_str(pk, "baseline");
+	e |= msgpack_pack_array(pk, (size_t)nlead);
+	for (int l = 0; l < nlead; l++)
+		e |= msgpack_pack_int(pk, 0);
+	return e ? MRT_EIO : 0;
+}
+
+int
 mrt_pack_kv_tensor(msgpack_packer *pk, const char *key, mrt_dtype dtype,
     int ndim, const int64_t *shape, const void *data)
 {

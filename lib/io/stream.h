@@ -153,5 +153,7 @@ int mrt_pack_kv_int(msgpack_packer *pk, const char *key, int64_t val);
 int mrt_pack_kv_f64(msgpack_packer *pk, const char *key, double val);
 int mrt_pack_kv_tensor(msgpack_packer *pk, const char *key, mrt_dtype dtype,
     int ndim, const int64_t *shape, const void *data);
+/* "gain": [1.0 x nlead], "baseline": [0 x nlead]: sig holds mV (float32). */
+int mrt_pack_kv_mv_units(msgpack_packer *pk, int nlead);
 
 #endif

@@ -114,6 +114,9 @@ $(eval $(call merit_tokenize,$(DEMO_DIR)/pretrain.tok.ecgz,$(DEMO_DIR)/pretrain.
 $(foreach m,$(demo_train_set),$(eval \
     $(call merit_pretrain,$(DEMO_DIR)/$(m),$(DEMO_DIR)/pretrain.tok.ecgz,$(DEMO_DIR)/pretrain.ecgz,$(DEMO_DIR)/vocab.txt,$(DEMO_EPOCHS),$(DEMO_SEED),$(DEMO_BATCH),$(demo_init) $(call demo_opts,$(m)))))
 
+# a changed config makes new models
+$(foreach m,$(demo_train_set),$(DEMO_DIR)/$(m)/epoch-0.safetensors): $(DEMO_CONFIG)
+
 # demo_copy NAME SOURCE: model NAME is SOURCE's initial weights
 define demo_copy
 $(DEMO_DIR)/$(1)/model.safetensors: $(DEMO_DIR)/$(2)/epoch-0.safetensors
@@ -173,6 +176,32 @@ $(DEMO_DIR)/map.tsv: $(DEMO_DIR)/enc/$(DEMO_MAIN)-findings.ecgz $(call merit_too
 	$(MERIT_BIN)/ecg-tsne -F h -L truth.findings -s $(DEMO_SEED) -o $@ $<
 $(DEMO_DIR)/map.png: $(DEMO_DIR)/map.tsv
 	pipelines/plot/plot.sh map $@ $<
+# validation L_rec (issue 13): DEMO_VAL_REC records of the validation fold
+# 9, masked once (seed 999), reconstructed by each model and scored by
+# pipelines/rec-study/oracle.py against the predict-zero level and the
+# linear same-time oracle fitted on training records; rec-val.tsv is the
+# table (model, L_rec, predict-zero, ratio, oracle_pop).
+DEMO_VAL_REC ?= 500
+$(DEMO_DIR)/val-rec.ecgz: $(DEMO_DIR)/ptbxl.ecgz $(call merit_tools,ecg-split ecg-head ecg-mask)
+	@rm -rf $(@D)/val-split && mkdir -p $(@D)/val-split
+	$(MERIT_BIN)/ecg-split -p $(@D)/val-split/f- $<
+	$(MERIT_BIN)/ecg-head -n $(DEMO_VAL_REC) $(@D)/val-split/f-9.ecgz | $(MERIT_BIN)/ecg-mask -s 999 > $@
+	@rm -rf $(@D)/val-split
+$(DEMO_DIR)/val-fit.json: $(DEMO_DIR)/pretrain.ecgz $(call merit_tools,ecg-head ecg-dump)
+	$(MERIT_BIN)/ecg-head -n 400 $< | $(MERIT_BIN)/ecg-dump -a > $@
+$(DEMO_DIR)/eval/%-lrec.json: $(DEMO_DIR)/%/model.safetensors $(DEMO_DIR)/val-rec.ecgz $(DEMO_DIR)/val-fit.json \
+    pipelines/rec-study/oracle.py $(call merit_tools,ecg-encode ecg-dump)
+	@mkdir -p $(@D)
+	@echo "demo: $*: validation L_rec"
+	$(MERIT_BIN)/ecg-encode -m $< --recon $(DEMO_DIR)/val-rec.ecgz | $(MERIT_BIN)/ecg-dump -a > $@.dump
+	/usr/bin/python3 pipelines/rec-study/oracle.py $@.dump --fit $(DEMO_DIR)/val-fit.json --model \
+	    --target $$($(MERIT_BIN)/merit-step --info -m $< | awk '$$1 == "train.raw_target" && $$2 == 1 {r = 1} END {print r ? "raw" : "norm"}') > $@.tmp
+	@rm -f $@.dump
+	mv $@.tmp $@
+$(DEMO_DIR)/rec-val.tsv: $(DEMO_MODELS:%=$(DEMO_DIR)/eval/%-lrec.json)
+	{ printf 'model\tval_L_rec\tpredict_zero\tratio\toracle_pop\n'; \
+	  for m in $(DEMO_MODELS); do jq -r --arg m $$m '[$$m, .model, .zero, (.model / .zero * 1000 | round / 1000), .oracle_pop] | @tsv' \
+	      $(DEMO_DIR)/eval/$$m-lrec.json; done; } > $@.tmp && mv $@.tmp $@
 $(DEMO_DIR)/recon.json: $(DEMO_DIR)/$(DEMO_MAIN)/model.safetensors $(DEMO_DIR)/findings.ecgz \
     $(call merit_tools,ecg-head ecg-mask ecg-encode ecg-dump)
 	@echo "demo: one ECG, its masked patches and the reconstruction"
@@ -181,13 +210,14 @@ $(DEMO_DIR)/recon.json: $(DEMO_DIR)/$(DEMO_MAIN)/model.safetensors $(DEMO_DIR)/f
 $(DEMO_DIR)/recon.png: $(DEMO_DIR)/recon.json
 	pipelines/plot/plot.sh recon $@ $<
 
-demo_outputs = $(addprefix $(1)/,compare.txt curves.png roc.png map.png recon.png)
+demo_outputs = $(addprefix $(1)/,compare.txt rec-val.tsv curves.png roc.png map.png recon.png)
 
 .PHONY: demo demo-small
 demo: deps
 	@$(MAKE) --no-print-directory $(call demo_outputs,$(DEMO_DIR))
 	@cat $(DEMO_DIR)/compare.txt
-	@echo "demo: results in $(DEMO_DIR)/ (compare.txt, curves.png, roc.png, map.png, recon.png)"
+	@echo "validation L_rec (fold 9, $(DEMO_VAL_REC) records):"; cat $(DEMO_DIR)/rec-val.tsv
+	@echo "demo: results in $(DEMO_DIR)/ (compare.txt, rec-val.tsv, curves.png, roc.png, map.png, recon.png)"
 
 # the small run: the first 1500 PTB-XL rows, 600 findings records, tiny model
 DEMO_SMALL_DIR ?= results/demo-small
@@ -196,5 +226,5 @@ demo_small_vars = DEMO_DIR=$(DEMO_SMALL_DIR) DEMO_ROWS=1500 DEMO_FINDINGS=600 \
 	DEMO_RUNS=2 DEMO_BOOT=200 DEMO_LR=2e-3
 demo-small:
 	@$(MAKE) --no-print-directory $(demo_small_vars) $(call demo_outputs,$(DEMO_SMALL_DIR))
-	@cat $(DEMO_SMALL_DIR)/compare.txt
-	@echo "demo-small: results in $(DEMO_SMALL_DIR)/ (compare.txt, curves.png, roc.png, map.png, recon.png)"
+	@cat $(DEMO_SMALL_DIR)/compare.txt $(DEMO_SMALL_DIR)/rec-val.tsv
+	@echo "demo-small: results in $(DEMO_SMALL_DIR)/ (compare.txt, rec-val.tsv, curves.png, roc.png, map.png, recon.png)"

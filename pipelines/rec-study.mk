@@ -6,7 +6,8 @@
 # demo's PTB-XL-shaped set, never the test fold) against the predict-zero
 # floor and two linear oracles (pipelines/rec-study/oracle.py).  Results:
 # STUDY_DIR/summary.tsv (the table) and STUDY_DIR/curves.png (training L_rec
-# against step, one line a run).  STUDY_RUNS names a subset of the runs.
+# against step and against compute, one line a run; pipelines/rec-study/cost.sh
+# measures each run's seconds per step, interleaved).  STUDY_RUNS names a subset of the runs.
 
 STUDY_DIR    ?= results/rec-study
 STUDY_STEPS  ?= 300
@@ -14,6 +15,7 @@ STUDY_VAL    ?= 500
 STUDY_CONFIG ?= $(DEMO_CONFIG)
 STUDY_RUNS   ?=
 study_names   = $(if $(STUDY_RUNS),$(STUDY_RUNS),$(shell awk -F'\t' '$$1 !~ /^\#/ && NF {print $$1}' pipelines/rec-study/variants.tsv))
+study_uncosted = $(foreach n,$(study_names),$(if $(wildcard $(STUDY_DIR)/$(n)/cost),,$(n)))
 
 .PHONY: rec-study
 rec-study: all $(DEMO_DIR)/pretrain.tok.ecgz $(DEMO_DIR)/pretrain.ecgz $(DEMO_DIR)/ptbxl.ecgz
@@ -25,4 +27,6 @@ rec-study: all $(DEMO_DIR)/pretrain.tok.ecgz $(DEMO_DIR)/pretrain.ecgz $(DEMO_DI
 	./pipelines/rec-study/run.sh $(CURDIR)/$(BIN) $(STUDY_DIR) $(STUDY_CONFIG) \
 	    $(DEMO_DIR)/pretrain.tok.ecgz $(STUDY_DIR)/val.ecgz $(DEMO_DIR)/pretrain.ecgz \
 	    $(STUDY_STEPS) $(DEMO_BATCH) $(DEMO_LR) $(STUDY_RUNS)
+	$(if $(study_uncosted),./pipelines/rec-study/cost.sh $(CURDIR)/$(BIN) $(STUDY_DIR) \
+	    $(DEMO_DIR)/pretrain.tok.ecgz $(study_uncosted))
 	./pipelines/rec-study/curves.sh $(STUDY_DIR)/curves.png $(STUDY_DIR) $(study_names)

@@ -9,7 +9,7 @@ png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &
 	d=$BATS_TEST_TMPDIR/ds
 	run make -s -C "$MERIT_ROOT" --no-print-directory demo-small DEMO_SMALL_DIR="$d"
 	assert_success
-	assert_line "demo-small: results in $d/ (compare.txt, curves.png, roc.png, map.png, recon.png)"
+	assert_line "demo-small: results in $d/ (compare.txt, rec-val.tsv, curves.png, roc.png, map.png, recon.png)"
 	# a progress line for the steps
 	assert_line "demo: synthesising the PTB-XL-shaped dataset"
 	assert_line "pretrain $d/merit: epoch 2"
@@ -29,6 +29,12 @@ png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &
 	[ "$(ecg-dump "$d/findings.ecgz" | jq -s 'map(.truth.silent | length) | add')" -gt 50 ]
 	[ "$(ecg-dump "$d/findings.ecgz" | jq -r .report | grep -ci -e 'av block' -e 'fascicular' -e 'hypertrophy' -e 'low .*voltage' -e 'incomplete right')" = 0 ]
 	for p in curves roc map recon; do png "$d/$p.png"; done
+	# validation L_rec: a row per model; rec-only reconstructs better than
+	# random init, and its ratio to the predict-zero level is below 1
+	run cut -f 1 "$d/rec-val.tsv"
+	assert_output "$(printf 'model\nrandom\nrec\ncma\nmerit')"
+	awk -F '\t' '$1 == "random" { r = $4 } $1 == "rec" { q = $4 } END { exit !(q < r && q < 1) }' \
+	    "$d/rec-val.tsv"
 	# the map has a point per findings record
 	[ "$(tail -n +2 "$d/map.tsv" | wc -l)" = "$(ecg-cat -c "$d/enc/merit-findings.ecgz")" ]
 	# curves from all three trained models' logs, two epochs of steps each

@@ -1,7 +1,9 @@
 #!/bin/sh
 # curves.sh OUT.png DIR NAME...: the study's picture, training L_rec (moving
 # average over 1/30 of the steps) of each run DIR/NAME/log.jsonl against
-# step and against training time (the sum of batch / samples_per_s), with the
+# step and against training time (step x DIR/NAME/cost, the seconds per step
+# that cost.sh measured with the runs interleaved; without it the sum of
+# batch / samples_per_s of the log, which a shared machine's load skews), with the
 # predict-zero floor at 1.  Written through a temporary file: a failure
 # leaves no picture.
 set -eu
@@ -16,10 +18,11 @@ for name in "$@"; do
 	[ -s "$log" ] || continue
 	n=$((n + 1))
 	batch=$(awk '$1 == "train.batch" {print $2}' "$dir/$name/info" 2>/dev/null || true)
+	cost=0; [ -s "$dir/$name/cost" ] && cost=$(cat "$dir/$name/cost")
 	jq -r '[.step, .L_rec, .samples_per_s] | @tsv' "$log" |
-	awk -F '\t' -v OFS='\t' -v b="${batch:-64}" '
+	awk -F '\t' -v OFS='\t' -v b="${batch:-64}" -v k="$cost" '
 	    { s[NR] = $1; c[NR] = c[NR - 1] + $2
-	      t[NR] = t[NR - 1] + ($3 > 0 ? b / $3 : 0) }
+	      t[NR] = k > 0 ? $1 * k : t[NR - 1] + ($3 > 0 ? b / $3 : 0) }
 	    END { w = int(NR / 30); if (w < 1) w = 1
 		  for (i = 1; i <= NR; i++) { j = i - w < 0 ? 0 : i - w
 			print s[i], t[i], (c[i] - c[j]) / (i - j) } }' > "$tmp/m$n.tsv"
@@ -43,7 +46,7 @@ set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb "black"
 set xlabel "step"
 set title "against step"
 plot $plots1
-set xlabel "training seconds (this machine)"
+set xlabel "training seconds (step x seconds per step measured by cost.sh, else the log's own)"
 set title "against compute"
 plot $plots2
 unset multiplot

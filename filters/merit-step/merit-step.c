@@ -395,6 +395,8 @@ agree(struct par *p, struct par_batch *mine, struct par_batch *all, long step, i
 	for (int q = 0; q < p->size; q++)
 		if (all[q].sig)
 			*sig = all[q].sig;
+	if (*sig)       /* the batch is dropped: whatever each rank read of it */
+		return;
 	for (int q = 1; q < p->size; q++) {
 		char what[128];
 		if (all[q].hash == all[0].hash && all[q].got == all[0].got)
@@ -502,12 +504,12 @@ do_train(const struct opts *op)
 		flt_die("%s: %s", op->log, strerror(errno));
 
 	/* SIGINT and SIGTERM end the run after the current step; no SA_RESTART,
-	 * so a read waiting on the pipe returns at once.  Under mpirun the
-	 * ranks stop together after the batch every rank has read (mpirun
-	 * sends its SIGINT and SIGTERM to every rank), so reads restart. */
+	 * so a read waiting on the pipe returns at once.  Under mpirun (which
+	 * sends every rank its SIGINT or SIGTERM) the ranks stop together: at
+	 * the end of a global batch each says whether it was interrupted, and
+	 * if one was the batch is dropped by all. */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
-	sa.sa_flags = par.mpi ? SA_RESTART : 0;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -553,11 +555,11 @@ do_train(const struct opts *op)
 			const char *raw;
 			size_t nraw;
 			int i;
-			if (interrupted && !par.mpi)
+			if (interrupted)
 				break;
 			e = mrt_reader_next(r, &rec);
 			if (e < 0) {
-				if (interrupted && !par.mpi)
+				if (interrupted)
 					break;
 				flt_die("%s: %s", in_name(in), mrt_reader_errmsg(r));
 			}

@@ -193,3 +193,23 @@ EOF
 	assert_output "merit-step: --batch 16 is not a multiple of the 3 chunks of --chunks: the global batch is cut into equal slices"
 	[ ! -e out.safetensors ]
 }
+
+@test "make pretrain NP=2: the epochs under mpirun, the model one process makes; no mpirun: said" {
+	mk() {
+		make -s -C "$MERIT_ROOT" --no-print-directory TRAIN="$D/s.ecgz" PRESET=merit-xs \
+		    EPOCHS=2 BATCH=16 VOCAB_SIZE=300 SEED=5 THREADS=1 "$@"
+	}
+	run mk pretrain NP=2 MPIRUN="$MPIRUN" PRETRAIN_DIR="$PWD/two"
+	assert_success
+	assert_line "pretrain $PWD/two: epoch 2"
+	[ "$(merit-step --info -m two/model.safetensors | awk '$1 == "step" { print $2 }')" = 16 ]
+	[ "$(wc -l < two/log.jsonl)" = 16 ]
+	[ "$(jq -s 'map(.ranks) | unique' two/log.jsonl | jq -c .)" = "[2]" ]
+	mk pretrain PRETRAIN_DIR="$PWD/one" >/dev/null
+	d=$(reldiff one/model.safetensors two/model.safetensors)
+	awk -v d="$d" 'BEGIN { exit !(d <= 1e-5) }' || fail "NP=1 vs NP=2: $d"
+	run mk pretrain NP=2 MPIRUN="no-such-mpirun --oversubscribe" PRETRAIN_DIR="$PWD/none"
+	assert_failure
+	assert_output -p "make pretrain NP=2: no no-such-mpirun on PATH; install Open MPI"
+	[ ! -e none ]
+}

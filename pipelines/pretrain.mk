@@ -53,7 +53,9 @@ LAMBDA_CMA ?= 1
 THREADS    ?= 0
 PRETRAIN_DIR ?= results/pretrain
 NP         ?= 1
-MPIRUN     ?= mpirun
+# (Open MPI's mpirun kills the ranks 1 s after a SIGTERM by default: 60 s
+# gives rank 0 the time to save the interrupted epoch's .part pair)
+MPIRUN     ?= mpirun --mca odls_base_sigkill_timeout 60
 HOSTFILE   ?=
 
 # NP > 1 needs mpirun: said before anything is made

@@ -400,7 +400,7 @@ do_train(const struct opts *op)
 		flt_die("%s", err);
 	optim_path(op->in, opath, sizeof opath);
 	/* options from the checkpoint need the metadata: a small model first */
-	mrt_nn_set_threads(op->threads);
+	mrt_nn_set_threads(op->threads > 0 ? op->threads : par_threads(&par));
 	if (mrt_nn_open(&m, op->in, NULL, 1, 0, err, sizeof err) != 0)
 		flt_die("%s", err);
 	train_opts(m, op, &t);

@@ -20,10 +20,12 @@
  * process adding its slices' gradients in slice order does.
  */
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -74,6 +76,24 @@ par_init(struct par *p, int *argc, char ***argv)
 		snprintf(prog, sizeof prog, "%s: rank %d", flt_prog, p->rank);
 		flt_prog = prog;
 	}
+}
+
+int
+par_threads(struct par *p)
+{
+	cpu_set_t cs;
+	MPI_Comm node;
+	int n, local;
+	if (!p->mpi)
+		return 0;
+	MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+	MPI_Comm_size(node, &local);
+	MPI_Comm_free(&node);
+	n = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : 1;
+	/* not bound to its share (--bind-to none): the node's cores shared */
+	if (n >= sysconf(_SC_NPROCESSORS_ONLN))
+		n /= local;
+	return n < 1 ? 1 : n;
 }
 
 void

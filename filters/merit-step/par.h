@@ -22,6 +22,10 @@ struct par {
 /* MPI_Init when a launcher started the process (Open MPI's mpirun, PMIx,
  * PMI); then a rank's fatal error (flt_die) aborts the whole job. */
 void par_init(struct par *p, int *argc, char ***argv);
+/* The default --threads of a rank: the cores it is bound to, or, not
+ * bound, the node's cores over the ranks on the node; 0 (all cores) for
+ * one process. */
+int par_threads(struct par *p);
 /* MPI_Finalize (if initialised); call before a normal exit. */
 void par_end(struct par *p);
 /* Every rank calls it after an error every rank saw: exit(status) after

@@ -5,8 +5,8 @@
 # reduction's share of the 2-rank step, the bytes a rank hands MPI per
 # step (medians over BENCH_RUNS interleaved runs of BENCH_STEPS steps, the
 # first 2 of a run dropped), and a projection to 8 and 64 nodes of one rank each
-# (batch 64 a node) from the measured compute and a ring allreduce's
-# volume, 2 (N-1)/N x 4 bytes x parameters, over BENCH_GBITS Gbit/s.
+# (batch 64 a node) from the measured compute and the exchanges' volume
+# (below) over BENCH_GBITS Gbit/s.
 set -euo pipefail
 : "${BENCH_RUNS:=3}" "${BENCH_STEPS:=6}" "${BENCH_GBITS:=10 100}"
 mpirun=(mpirun)
@@ -18,6 +18,7 @@ dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 n=$((64 * BENCH_STEPS))
 merit_s_stream "$dir" "$n"
 params=$(merit-step --info -m "$dir/ck.safetensors" | awk -F'\t' '$1 == "parameters" { print $2 }')
+proj=$(merit-step --info -m "$dir/ck.safetensors" | awk -F'\t' '$1 == "proj" { print $2 }')
 
 # run NAME [launcher...] -- merit-step options: appends samples/s, the
 # reduction's share and the bytes communicated of each step but the first 2
@@ -48,12 +49,16 @@ for v in two ordered; do
 	    "$(echo "100 * $(col $v 2)" | bc -l)" "$(echo "$(col $v 3) / 1000000" | bc -l)"
 done
 # projection: a node computes batch 64 in what one process takes on this
-# machine's 2 cores; the step adds a ring allreduce of the gradient
-comp=$(echo "64 / $one" | bc -l)
+# machine's 2 cores (or BENCH_COMPUTE seconds); the step adds, at each
+# rank's link, a ring allreduce of the gradient, 2 (N-1)/N x 4 bytes x
+# parameters, and the gather and reduce-scatter of e and t over the global
+# batch, 2 x (N-1)/N x 8 bytes x 64 N x proj (latency left out)
+comp=${BENCH_COMPUTE:-$(echo "64 / $one" | bc -l)}
 for g in $BENCH_GBITS; do
 	for nodes in 8 64; do
-		t=$(echo "2 * ($nodes - 1) / $nodes * 4 * $params * 8 / ($g * 10^9)" | bc -l)
-		printf 'projected %2d nodes x 2 cores, batch 64 a node, %3d Gbit/s: allreduce %.3f s + compute %.3f s a step, %7.0f samples/s (%.2fx linear)\n' \
+		f="($nodes - 1) / $nodes"
+		t=$(echo "(2 * $f * 4 * $params + 2 * $f * 8 * 64 * $nodes * $proj) * 8 / ($g * 10^9)" | bc -l)
+		printf 'projected %2d nodes x 2 cores, batch 64 a node, %3d Gbit/s: exchanges %.3f s + compute %.3f s a step, %7.0f samples/s (%.2fx linear)\n' \
 		    "$nodes" "$g" "$t" "$comp" "$(echo "$nodes * 64 / ($comp + $t)" | bc -l)" \
 		    "$(echo "$comp / ($comp + $t)" | bc -l)"
 	done

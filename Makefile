@@ -97,6 +97,11 @@ $(BIN)/$(1): $(patsubst filters/$(1)/%.c,$(OBJ)/filters/$(1)/%.o,$(wildcard filt
 endef
 $(foreach d,$(FILTER_D:filters/%=%),$(eval $(call folder_filter,$(d))))
 
+# merit-step is an MPI program (filters/merit-step/mpi.c): compiled and
+# linked by Open MPI's mpicc; without mpirun it runs as one process.
+MPICC ?= mpicc
+$(OBJ)/filters/merit-step/%.o $(BIN)/merit-step: private CC = $(MPICC)
+
 $(OBJ)/tests/%: tests/unit/%.c $(LIBA) | $(OBJ)/tests
 	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_PKG) $(LDLIBS)
 

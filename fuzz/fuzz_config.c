@@ -1,7 +1,7 @@
 /*
  * fuzz_config: merit-step's --config parser (read_config) and the model it
- * sizes.  filters/merit-step.c is compiled into this harness with its main
- * renamed (flt_die() returns here, see common.c).
+ * sizes.  filters/merit-step/config.c is compiled into this harness
+ * (flt_die() returns here, see common.c).
  *
  * Oracle: a config that mrt_nn_config_check() accepts makes a model
  * (inference only, batch 1) within 1 GiB; a refused one says why.
@@ -29,11 +29,9 @@ cfg_fclose(FILE *f)
 	return fclose(f);
 }
 
-#define main merit_step_main
 #define fopen cfg_fopen
 #define fclose cfg_fclose
-#include "../filters/merit-step.c"
-#undef main
+#include "../filters/merit-step/config.c"
 #undef fopen
 #undef fclose
 

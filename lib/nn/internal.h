@@ -245,6 +245,9 @@ typedef struct {
 	/* what the last forward pass ran, for backward */
 	int B;
 	double lambda_rec, lambda_cma;  /* 0: branch not run */
+	int cma_ext;                    /* 1: L_cma is the caller's (nn/dp.h): the
+					 * forward stops at en, tn; the backward
+					 * starts from den, dtn as set */
 	/* inference activations (one block's buffers shared by all layers) */
 	NN_R *imem_e, *imem_t;
 	nn_tower_acts ie, it;

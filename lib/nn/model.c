@@ -1535,6 +1535,8 @@ cma_forward(nn_net *n, int B)
 	nn_pool_forward(n->tp, a->lnf, n->kmask, B, c->txt_len, c->txt_d);
 	nn_linear_forward(n->t, n->tp, n->p.tproj, NULL, B, c->txt_d, c->proj);
 	nn_l2norm_forward(n->tn, n->tnorm, n->t, B, c->proj);
+	if (n->cma_ext)         /* nn/dp.h: the caller computes L_cma */
+		return 0;
 	return nn_infonce_forward(n->logits, n->prow, n->pcol, n->en, n->tn, *n->p.logit_scale, B,
 				  c->proj);
 }
@@ -1546,8 +1548,9 @@ cma_backward(nn_net *n, int B, double lambda)
 	nn_tower_acts *ea = &n->ta[NN_TOWER_ECG], *a = &n->ta[NN_TOWER_TXT];
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_TXT), g = tower_view(&n->g, c, NN_TOWER_TXT);
 	int pr = c->proj;
-	nn_infonce_backward(n->den, n->dtn, n->g.logit_scale, n->logits, n->prow, n->pcol, n->en,
-			    n->tn, *n->p.logit_scale, lambda, B, pr);
+	if (!n->cma_ext)        /* nn/dp.h: the caller set den, dtn and ds */
+		nn_infonce_backward(n->den, n->dtn, n->g.logit_scale, n->logits, n->prow,
+				    n->pcol, n->en, n->tn, *n->p.logit_scale, lambda, B, pr);
 	nn_l2norm_backward(n->de, n->den, n->en, n->enorm, B, pr);
 	nn_linear_backward(n->dh, n->g.eproj, NULL, n->de, n->h, n->p.eproj, B, c->ecg_d, pr);
 	nn_pool_backward(ea->dlnf, n->dh, NULL, B, n->nvis, c->ecg_d);

@@ -166,6 +166,8 @@ mrt_nn_encode_ecg(mrt_nn_model *m, const float *sig, const uint8_t *missing, int
 		  float *h, float *e)
 {
 	int rc = nn_net_encode_ecg_f(m->net, sig, missing, B, h, e);
+	if (rc == MRT_EINVAL && B >= 1 && B <= m->net->maxB)
+		return mrt_errf(m->err, sizeof m->err, rc, "encode: a record with no present lead");
 	if (rc)
 		return mrt_errf(m->err, sizeof m->err, rc, "encode: batch of %d (largest %d) or out of memory", B,
 			    m->net->maxB);

@@ -9,7 +9,7 @@ png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &
 	d=$BATS_TEST_TMPDIR/ds
 	run make -s -C "$MERIT_ROOT" --no-print-directory demo-small DEMO_SMALL_DIR="$d"
 	assert_success
-	assert_line "demo-small: results in $d/ (compare.txt, curves.png, roc.png, map.png, recon.png)"
+	assert_line "demo-small: results in $d/ (compare.txt, leads.txt, curves.png, roc.png, map.png, recon.png)"
 	# a progress line for the steps
 	assert_line "demo: synthesising the PTB-XL-shaped dataset"
 	assert_line "pretrain $d/merit: epoch 2"
@@ -29,6 +29,12 @@ png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &
 	[ "$(ecg-dump "$d/findings.ecgz" | jq -s 'map(.truth.silent | length) | add')" -gt 50 ]
 	[ "$(ecg-dump "$d/findings.ecgz" | jq -r .report | grep -ci -e 'av block' -e 'fascicular' -e 'hypertrophy' -e 'low .*voltage' -e 'incomplete right')" = 0 ]
 	for p in curves roc map recon; do png "$d/$p.png"; done
+	# the lead-subset rows: lead I, the limb leads and all 12, every model
+	for s in I limb 12; do
+		grep -Eq "^leads-$s 100% AUROC( +0\.[0-9]{4} \[0\.[0-9]{4}, [01]\.[0-9]{4}\]){4} *$" "$d/leads.txt"
+	done
+	# the subsets re-encode the test fold (10) only
+	[ "$(ecg-cat -c "$d/ptbxl-test.ecgz")" = "$(ecg-dump "$d/ptbxl.ecgz" | jq 'select(.fold == 10) | .id' | wc -l)" ]
 	# the map has a point per findings record
 	[ "$(tail -n +2 "$d/map.tsv" | wc -l)" = "$(ecg-cat -c "$d/enc/merit-findings.ecgz")" ]
 	# curves from all three trained models' logs, two epochs of steps each

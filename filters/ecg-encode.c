@@ -99,6 +99,12 @@ struct batch {
 	float *sig, *h, *e, *t, *xn, *recon;
 	uint8_t *missing;
 	int32_t *vis, *tok;
+	/* --recon: visible tokens per record, and one group of records with
+	 * the same count (inputs and outputs) */
+	int *nv, *gidx;
+	float *gsig, *gxn, *grecon;
+	uint8_t *gmiss;
+	int32_t *gvis;
 };
 
 /* file scope: reachable when flt_die() exits */
@@ -134,6 +140,13 @@ batch_alloc(struct batch *b, const mrt_nn_config *c, int cap, enum mode mode)
 		b->vis = xmalloc(B * mrt_nn_nvis(c) * sizeof *b->vis);
 		b->xn = xmalloc(B * LS * sizeof *b->xn);
 		b->recon = xmalloc(B * LS * sizeof *b->recon);
+		b->nv = xmalloc(B * sizeof *b->nv);
+		b->gidx = xmalloc(B * sizeof *b->gidx);
+		b->gsig = xmalloc(B * LS * sizeof *b->gsig);
+		b->gxn = xmalloc(B * LS * sizeof *b->gxn);
+		b->grecon = xmalloc(B * LS * sizeof *b->grecon);
+		b->gmiss = xmalloc(B * c->leads);
+		b->gvis = xmalloc(B * mrt_nn_nvis(c) * sizeof *b->gvis);
 	}
 }
 
@@ -151,6 +164,13 @@ batch_free(struct batch *b)
 	free(b->missing);
 	free(b->vis);
 	free(b->tok);
+	free(b->nv);
+	free(b->gidx);
+	free(b->gsig);
+	free(b->gxn);
+	free(b->grecon);
+	free(b->gmiss);
+	free(b->gvis);
 	memset(b, 0, sizeof *b);
 }
 
@@ -188,20 +208,58 @@ batch_row(struct batch *b, int i, const msgpack_object *rec, const mrt_nn_config
 	if (op->mode == TEXT)
 		e = mrt_batch_tokens(rec, c, b->tok + (size_t)i * c->txt_len, err, sizeof err);
 	else {
-		uint8_t *ms = b->missing + (size_t)i * c->leads;
+		uint8_t *ms = b->missing + (size_t)i * c->leads, drop[MRT_LEADS_N];
 		int k = 0;
 		e = mrt_batch_signal(rec, c, b->sig + i * LS, ms, err, sizeof err);
+		/* the mask's visible patches on the leads --leads drops are not
+		 * shown to the model: a reconstruction from the subset */
+		for (int l = 0; e == 0 && op->subset && l < c->leads; l++)
+			drop[l] = !op->keep[l] && !ms[l];
+		if (e == 0 && op->mode == RECON)
+			e = mrt_batch_visible_kept(rec, c, ms, op->subset ? drop : NULL,
+			    b->vis + (size_t)i * mrt_nn_nvis(c), &b->nv[i], err, sizeof err);
 		for (int l = 0; e == 0 && l < c->leads; l++)
 			k += (ms[l] |= op->subset && !op->keep[l]) == 0;
 		if (e == 0 && k == 0)
 			flt_die_rec(r, op->in, "no lead to encode: %s", op->subset ?
 			    "every lead of --leads is missing" : "every lead is missing");
-		if (e == 0 && op->mode == RECON)
-			e = mrt_batch_visible(rec, c, b->missing + (size_t)i * c->leads,
-			    b->vis + (size_t)i * mrt_nn_nvis(c), err, sizeof err);
 	}
 	if (e != 0)
 		flt_die_rec(r, op->in, "%s", err);
+}
+
+/* --recon: the decoder's output for every record, one call per count of
+ * visible tokens (all the model's nvis unless --leads dropped some). */
+static int
+batch_recon(struct batch *b, const mrt_nn_config *c)
+{
+	int nvis = mrt_nn_nvis(c), e = 0, same = 1;
+	size_t LS = (size_t)c->leads * c->samples;
+	for (int i = 0; i < b->n; i++)
+		same &= b->nv[i] == nvis;
+	if (same)
+		return mrt_nn_reconstruct(model, b->sig, b->missing, b->vis, b->n, b->xn, b->recon);
+	for (int v = nvis; v >= 1 && e == 0; v--) {
+		int g = 0;
+		for (int i = 0; i < b->n; i++) {
+			if (b->nv[i] != v)
+				continue;
+			memcpy(b->gsig + g * LS, b->sig + i * LS, LS * sizeof *b->gsig);
+			memcpy(b->gmiss + (size_t)g * c->leads, b->missing + (size_t)i * c->leads,
+			    (size_t)c->leads);
+			memcpy(b->gvis + (size_t)g * v, b->vis + (size_t)i * nvis,
+			    (size_t)v * sizeof *b->gvis);
+			b->gidx[g++] = i;
+		}
+		if (g > 0)
+			e = mrt_nn_reconstruct_nv(model, b->gsig, b->gmiss, b->gvis, v, g, b->gxn,
+			    b->grecon);
+		for (int j = 0; j < g && e == 0; j++) {
+			memcpy(b->xn + b->gidx[j] * LS, b->gxn + j * LS, LS * sizeof *b->xn);
+			memcpy(b->recon + b->gidx[j] * LS, b->grecon + j * LS, LS * sizeof *b->recon);
+		}
+	}
+	return e;
 }
 
 /* Encode the batch and write its records, in order, with the new fields. */
@@ -228,8 +286,7 @@ batch_flush(struct batch *b, const mrt_nn_config *c, const struct opts *op, mrt_
 	else {
 		e = mrt_nn_encode_ecg(model, b->sig, b->missing, b->n, b->h, b->e);
 		if (e == 0 && op->mode == RECON)
-			e = mrt_nn_reconstruct(model, b->sig, b->missing, b->vis, b->n, b->xn,
-			    b->recon);
+			e = batch_recon(b, c);
 	}
 	if (e != 0)
 		flt_die("%s: %s", op->ckpt, mrt_nn_errmsg(model));

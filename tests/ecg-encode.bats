@@ -290,6 +290,34 @@ r.save_checkpoint(sys.argv[3], w, m)' "$FIX" "$D/ck.safetensors" sw.safetensors
 	assert_success
 }
 
+@test "--recon --leads: the decoder sees the mask's visible patches on the kept leads only" {
+	ecg-head -n 6 "$D/m.ecgz" > six.ecgz
+	ecg-encode -m "$D/ck.safetensors" --recon --leads II --batch 4 six.ecgz > r.ecgz
+	# xn: lead II's normalised signal, zeros elsewhere; recon of all 12 leads
+	run bash -c "ecg-dump -a r.ecgz | jq -c '[.xn.data | _nwise(1000) | map(select(. != 0)) | length] | [.[0], .[1] > 900, (.[2:] | add)]' | sort -u"
+	assert_output '[0,true,0]'
+	[ "$(ecg-dump r.ecgz | jq -c .recon.shape | sort -u)" = "[12,1000]" ]
+	# h and e as without --recon
+	[ "$(ecg-dump -a r.ecgz | jq -c '[.h, .e]')" = "$(ecg-encode -m "$D/ck.safetensors" --leads II six.ecgz | ecg-dump -a | jq -c '[.h, .e]')" ]
+	# another reconstruction than from every visible patch, and --batch 1 agrees
+	ecg-encode -m "$D/ck.safetensors" --recon six.ecgz | ecg-dump -a | jq -c .recon > full.txt
+	ecg-dump -a r.ecgz | jq -c .recon.data > sub.txt
+	[ "$(paste -d ' ' full.txt sub.txt | awk '$1 == $2' | wc -l)" = 0 ]
+	ecg-encode -m "$D/ck.safetensors" --recon --leads II --batch 1 six.ecgz | ecg-dump -a | jq -c .recon.data > sub1.txt
+	run /usr/bin/python3 -c 'import json, numpy as np
+a = [np.array(json.loads(l)) for l in open("sub.txt")]
+b = [np.array(json.loads(l)) for l in open("sub1.txt")]
+print(max(float(np.abs(x - y).max()) for x, y in zip(a, b)))'
+	awk -v x="$output" 'BEGIN { exit !(x < 1e-5) }'
+	# a lead the mask shows nothing of cannot be rebuilt from alone
+	ecg-head -n 1 "$D/s.ecgz" | ecg-mask -S lead -s 2 > lead.ecgz
+	l=$(ecg-dump -a lead.ecgz | jq -r '.leads[[.mask.data | _nwise(20) | index(0) == null] | index(true)]')
+	run --separate-stderr ecg-encode -m "$D/ck.safetensors" --recon --leads "$l" -o out.ecgz lead.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "ecg-encode: lead.ecgz: record 1: field mask has no visible patch on the leads kept"
+	[ ! -e out.ecgz ]; refute_leftovers .
+}
+
 @test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
 	check_help_and_bad_option ecg-encode
 }

@@ -1355,14 +1355,16 @@ ecg_embed_backward(nn_params *g, const R *dx0, const R *pin, const int32_t *toki
 
 /* ---- decoder embedding ------------------------------------------------------
  * The decoder's input x0 [B*np, dd]: dec.in(enc) [B*nv, dd] at the visible
- * tokens (tokidx [B*nv]), the mask token at every other, plus time_pos and
- * lead_emb of every token; dinout keeps dec.in(enc). */
+ * tokens (tokidx [B*nv], nv the visible tokens of a record: the model's
+ * nvis, or fewer in a reconstruction from a lead subset), the mask token
+ * at every other, plus time_pos and lead_emb of every token; dinout keeps
+ * dec.in(enc). */
 
 static void
 dec_embed_forward(R *x0, R *dinout, const R *enc, const int32_t *tokidx, const nn_params *p,
-		  const mrt_nn_config *c, int B)
+		  const mrt_nn_config *c, int B, int nv)
 {
-	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), nv = mrt_nn_nvis(c), dd = c->dec_d;
+	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), dd = c->dec_d;
 	int Te = B * nv, Td = B * np;
 	nn_linear_forward(dinout, enc, p->din_w, p->din_b, Te, c->ecg_d, dd);
 	for (int r = 0; r < Td; r++)
@@ -1384,9 +1386,9 @@ dec_embed_forward(R *x0, R *dinout, const R *enc, const int32_t *tokidx, const n
 static void
 dec_embed_backward(R *denc, R *ddin, nn_params *g, const R *dx0, const R *enc,
 		   const int32_t *tokidx, const uint8_t *isvis, const nn_params *p,
-		   const mrt_nn_config *c, int B)
+		   const mrt_nn_config *c, int B, int nv)
 {
-	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), nv = mrt_nn_nvis(c), dd = c->dec_d;
+	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), dd = c->dec_d;
 	int Te = B * nv, Td = B * np, fixed = c->pos == MRT_NN_POS_SINCOS;
 	for (int r = 0; r < Td; r++) {
 		int k = r % np;
@@ -1495,7 +1497,8 @@ rec_forward(nn_net *n, int B, int raw, long *nrec)
 	nn_tower_acts *a = &n->ta[NN_TOWER_DEC];
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_DEC);
 	int Td = B * n->np;
-	dec_embed_forward(a->x0, n->dinout, n->ta[NN_TOWER_ECG].lnf, n->tokidx, &n->p, c, B);
+	dec_embed_forward(a->x0, n->dinout, n->ta[NN_TOWER_ECG].lnf, n->tokidx, &n->p, c, B,
+			  n->nvis);
 	tower_forward(a, &w, B, NULL, NULL);
 	nn_linear_forward(n->pred, a->lnf, n->p.dout_w, n->p.dout_b, Td, c->dec_d, c->patch);
 	*nrec = rec_targets(n, B, raw);
@@ -1514,7 +1517,7 @@ rec_backward(nn_net *n, int B, double lambda)
 			   c->dec_d, c->patch);
 	tower_backward(&g, a, &w, B, NULL, n->bscr, n->ascr, n->nscr);
 	dec_embed_backward(ea->dlnf, n->ddin, &n->g, a->dx, ea->lnf, n->tokidx, n->isvis, &n->p,
-			   c, B);
+			   c, B, n->nvis);
 }
 
 /* ---- the contrastive branch ---------------------------------------------------- */

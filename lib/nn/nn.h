@@ -166,6 +166,11 @@ int mrt_nn_encode_text(mrt_nn_model *m, const int32_t *tok, int B, float *t);
  * target is normalised).  Either may be NULL. */
 int mrt_nn_reconstruct(mrt_nn_model *m, const float *sig, const uint8_t *missing,
 		       const int32_t *vis, int B, float *xn, float *pred);
+/* The same with nv visible tokens a record (vis [B, nv], 1 <= nv <= nvis):
+ * a reconstruction from fewer patches than training shows, such as the
+ * visible patches of a lead subset. */
+int mrt_nn_reconstruct_nv(mrt_nn_model *m, const float *sig, const uint8_t *missing,
+			  const int32_t *vis, int nv, int B, float *xn, float *pred);
 
 /* Checkpoints (formats/merit-checkpoint.5).  Weights: tensor names of
  * MODEL.md, float32, [out, in] linear weights; __metadata__ holds format,

@@ -509,6 +509,32 @@ test_reconstruct(void)
 	 * each record has a NaN in patch 0 */
 	CHECK(cnt == l.nrec && cnt > 0 && cnt < 2 * (np - nv) - nt);
 	CHECK(fabs(sum / cnt - l.rec) <= 1e-5 * l.rec);
+	/* from fewer visible tokens (a lead subset's): lead 1's 20 patches of
+	 * record 0, as a model whose mask ratio leaves exactly 20 visible */
+	{
+		mrt_nn_config c20 = c;
+		c20.mask_ratio = 11.0 / 12;
+		mrt_nn_model *m20;
+		CHECK(mrt_nn_nvis(&c20) == nt && mrt_nn_new(&m20, &c20, 1, MRT_NN_TRAIN) == 0);
+		memcpy(m20->net->pmem, m->net->pmem, mrt_nn_nparams(m) * sizeof(float));
+		int32_t v20[64];
+		for (int t = 0; t < nt; t++)
+			v20[t] = nt + t;
+		float *p20 = malloc(sizeof(float) * LS), *q20 = malloc(sizeof(float) * LS);
+		CHECK(mrt_nn_reconstruct_nv(m, bt.sig, bt.miss, v20, nt, 1, NULL, p20) == 0);
+		CHECK(mrt_nn_reconstruct(m20, bt.sig, bt.miss, v20, 1, NULL, q20) == 0);
+		CHECK(!memcmp(p20, q20, sizeof(float) * LS));
+		/* and differs from the full visible set's */
+		CHECK(memcmp(p20, pred, sizeof(float) * LS) != 0);
+		CHECK(mrt_nn_reconstruct_nv(m, bt.sig, bt.miss, v20, nv + 1, 1, NULL, p20) == MRT_EINVAL);
+		CHECK(mrt_nn_reconstruct_nv(m, bt.sig, bt.miss, v20, 0, 1, NULL, p20) == MRT_EINVAL);
+		/* the model is as before: the full reconstruction again */
+		float *again = malloc(sizeof(float) * 2 * LS);
+		CHECK(mrt_nn_reconstruct(m, bt.sig, bt.miss, bt.vis, 2, NULL, again) == 0);
+		CHECK(!memcmp(again, pred, sizeof(float) * 2 * LS));
+		free(p20), free(q20), free(again);
+		mrt_nn_free(m20);
+	}
 	free(xn), free(pred), free(ref);
 	free_batch(&bt);
 	mrt_nn_free(m);

@@ -252,8 +252,10 @@ typedef struct {
 	NN_R *imem_e, *imem_t;
 	nn_tower_acts ie, it;
 	NN_R *ixn, *ih, *itp, *it_, *itnorm;
+	NN_R *ipin, *ihg;               /* a group's present leads' patches, h */
 	double *iproj;                  /* [proj] ecg.proj(h) of one record */
-	int32_t *itok;
+	int32_t *itok, *itk;            /* token indices: all in order, a group's */
+	int *igrp;                      /* the records of a group */
 	uint8_t *ikm;
 } nn_net;
 
@@ -270,7 +272,9 @@ void nn_net_zero_grad(nn_net *n);
 /* Backward pass of the last forward pass: accumulates into the gradients
  * (zero them first), lambda_rec * dL_rec + lambda_cma * dL_cma. */
 void nn_net_backward(nn_net *n);
-/* Embeddings of B records, all patches visible: h [B, ecg_d], e [B, proj]
+/* Embeddings of B records, every patch of the present leads (missing[l]
+ * == 0; NULL: all) visible, h the mean of their tokens (MRT_EINVAL for a
+ * record without a present lead): h [B, ecg_d], e [B, proj]
  * L2-normalised, computed per record in double from h (so e does not
  * depend on the batch); either may be NULL. */
 int nn_net_encode_ecg(nn_net *n, const float *sig, const uint8_t *missing, int B,

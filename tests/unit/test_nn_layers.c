@@ -231,7 +231,17 @@ test_gelu(void)
 		we = fmax(we, fabs(nn_expf_fast(x) - r) / r);
 	}
 	CHECK(we < 3e-7);
-	CHECK(nn_expf_fast(-1000.0f) < 2e-35f && nn_expf_fast(-INFINITY) < 2e-35f);
+	CHECK(nn_expf_fast(-1000.0f) < 2e-35f && nn_expf_fast(-1000.0f) > 0);
+	/* non-finite arguments (issue 18: NaN made the conversion to int and
+	 * the shift undefined, which UBSan reports): NaN gives NaN, -inf 0,
+	 * +inf the value at the clamp */
+	CHECK(isnan(nn_expf_fast(NAN)) && isnan(nn_expf_fast(-NAN)));
+	CHECK(nn_expf_fast(-INFINITY) == 0.0f, "%g", nn_expf_fast(-INFINITY));
+	CHECK(nn_expf_fast(INFINITY) == nn_expf_fast(80.0f) &&
+	      fabs(nn_expf_fast(80.0f) / exp(80.0) - 1) < 3e-7);
+	float odd[4] = { NAN, INFINITY, -INFINITY, 1.0f }, g[4];
+	nn_gelu_forward_f(g, odd, 4);
+	CHECK(isnan(g[0]) && isfinite(g[3]), "gelu(NaN) %g, gelu(1) %g", g[0], g[3]);
 	printf("  fast exp on [-80, 80]: max rel err %.1e\n", we);
 	free(c.in), free(c.G), free(c.out), free(din);
 }

@@ -16,17 +16,12 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* FUZZ_NN_ALLOW_NAN=1 lets non-finite weights load, to look past that
- * known defect (lib/nn does not check them yet) at what follows. */
-static int allow_nan;
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	mrt_nn_set_threads(1);
-	allow_nan = getenv("FUZZ_NN_ALLOW_NAN") != NULL;
 	return 0;
 }
 
@@ -53,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			float *d, *g;
 			FZ_ASSERT(mrt_nn_tensor(m, i, &name, &nd, sh, &d, &g) == 0, "tensor");
 			for (int64_t k = 0; k < (nd == 2 ? sh[0] * sh[1] : sh[0]); k++)
-				FZ_ASSERT(isfinite(d[k]) || allow_nan, "%s[%lld] = %g "
+				FZ_ASSERT(isfinite(d[k]), "%s[%lld] = %g "
 				    "loaded without complaint", name, (long long)k,
 				    d[k]);
 		}

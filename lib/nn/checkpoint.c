@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,9 @@ tower_sizes(const mrt_st *st, const char *path, const char *pre, int *layers, in
 	return 0;
 }
 
+static int copy_tensors(const mrt_st *st, const char *path, const nn_table *t, const char *pre,
+			float *dst, char *err, size_t cap);
+
 static int
 config_of(const mrt_st *st, const char *path, mrt_nn_config *c, char *err, size_t cap)
 {
@@ -249,7 +253,15 @@ config_of(const mrt_st *st, const char *path, mrt_nn_config *c, char *err, size_
 	char why[160];
 	if (mrt_nn_config_check(c, why, sizeof why))
 		return mrt_errf(err, cap, MRT_ESHAPE, "%s: inconsistent config: %s", path, why);
-	return 0;
+	/* every tensor of that config, in its shape, before a model of it is
+	 * made: its parameters then take no more memory than the file */
+	nn_table tab = { 0 };
+	if (nn_layout_f(c, NULL, NULL, &tab))
+		rc = mrt_errf(err, cap, MRT_ENOMEM, "%s: out of memory", path);
+	else
+		rc = copy_tensors(st, path, &tab, "", NULL, err, cap);
+	nn_table_free(&tab);
+	return rc;
 }
 
 int
@@ -279,7 +291,9 @@ same_config(const mrt_nn_config *a, const mrt_nn_config *b)
 	       a->dec_attn == b->dec_attn && a->pos == b->pos;
 }
 
-/* Copy every table tensor (name prefixed by pre) from st into dst. */
+/* Copy every table tensor (name prefixed by pre) from st into dst, which
+ * must then hold finite numbers only; dst NULL: check the names, types
+ * and shapes only. */
 static int
 copy_tensors(const mrt_st *st, const char *path, const nn_table *t, const char *pre,
 	     float *dst, char *err, size_t cap)
@@ -301,7 +315,13 @@ copy_tensors(const mrt_st *st, const char *path, const nn_table *t, const char *
 				     "[%" PRId64 ",%" PRId64 "]", path, name, x.shape[0],
 				     e->ndim == 2 ? x.shape[1] : 1, e->shape[0],
 				     e->ndim == 2 ? e->shape[1] : 1);
+		if (!dst)
+			continue;
 		memcpy(dst + e->off, x.data, e->n * sizeof *dst);
+		for (size_t k = 0; k < e->n; k++)
+			if (!isfinite(dst[e->off + k]))
+				return mrt_errf(err, cap, MRT_EFORMAT, "%s: tensor %s: element %zu "
+					     "is not finite", path, name, k);
 	}
 	size_t want = t->n;
 	if (mrt_st_count(st) != want * (pre[0] ? 2 : 1))

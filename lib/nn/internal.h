@@ -63,6 +63,10 @@ typedef struct {
 /* config.c */
 void nn_table_free(nn_table *t);
 int nn_round_half_away(double x);
+/* The parameters of the model of config c, and about the largest number
+ * of activations of one record (training, or encoding), in double so that
+ * no size overflows. */
+void nn_config_sizes(const mrt_nn_config *c, double *params, double *acts);
 /* model_f32.o only: the float build's vectorisable exp */
 float nn_expf_fast(float x);
 

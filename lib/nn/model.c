@@ -43,7 +43,8 @@
  * below 1e-8 relative), 2^n built in the exponent bits.  Inputs are
  * clamped to [-80, 80] so that neither the result nor what GELU and
  * softmax compute from it is ever subnormal (subnormal arithmetic is ~100
- * times slower): below -80 the result is 1.8e-35 instead of less.
+ * times slower): below -80 the result is 1.8e-35 instead of less, -inf
+ * gives 0, +inf e^80 and NaN NaN.
  * Relative error within 3e-7 of expf (test_nn_layers).  The Makefile
  * builds this object with -O3 -fno-trapping-math, which if-converts the
  * clamps so that the GELU and softmax loops vectorise.
@@ -51,16 +52,19 @@
 static inline float
 fexp(float x)
 {
-	x = x < -80.0f ? -80.0f : x > 80.0f ? 80.0f : x;
-	float t = x * 1.44269504088896341f;
+	/* NaN passes the clamps: 0 in its place until the result (converting
+	 * NaN to int is undefined) */
+	float c = x < -80.0f ? -80.0f : x > 80.0f ? 80.0f : x;
+	c = c == c ? c : 0.0f;
+	float t = c * 1.44269504088896341f;
 	float n = (t + 12582912.0f) - 12582912.0f;     /* round to nearest */
-	float r = x - n * 0.693145751953125f - n * 1.42860682030941723e-6f;
+	float r = c - n * 0.693145751953125f - n * 1.42860682030941723e-6f;
 	float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
 		  r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
 	int32_t e = ((int32_t)n + 127) << 23;
 	float s;
 	memcpy(&s, &e, sizeof s);
-	return p * s;
+	return x != x ? x : x == -INFINITY ? 0.0f : p * s;
 }
 
 float

@@ -55,7 +55,12 @@ typedef struct {
 /* Fill *c with a preset: "merit-s" (MODEL.md) or "merit-xs" (tiny, tests).
  * MRT_ENOENT for an unknown name. */
 int mrt_nn_preset(const char *name, mrt_nn_config *c);
-/* MRT_EINVAL (with a reason in msg) if the sizes do not fit together. */
+/* MRT_EINVAL (with a reason in msg) if the sizes do not fit together, or
+ * if the model has more than MRT_NN_MAXPARAMS parameters or, in training,
+ * more than about MRT_NN_MAXACTS activations per record (1 GiB each as
+ * float32; merit-s has 9.5 million and about 5 million). */
+#define MRT_NN_MAXPARAMS (1 << 28)
+#define MRT_NN_MAXACTS   (1 << 28)
 int mrt_nn_config_check(const mrt_nn_config *c, char *msg, size_t cap);
 /* Set the config key to value, as written in a config file and in a
  * checkpoint's metadata (merit-checkpoint(5)): a size (ecg_d, dec_layers,

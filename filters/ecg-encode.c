@@ -26,6 +26,7 @@
 #include <getopt.h>
 
 #include "cli/filter.h"
+#include "cli/train.h"
 #include "nn/batch.h"
 #include "nn/nn.h"
 
@@ -42,9 +43,8 @@ struct opts {
 
 /* The records of one batch as msgpack bytes, and the model's inputs and outputs. */
 struct batch {
-	int n, cap;
-	char *raw;              /* records one after another */
-	size_t len, rawcap, *off;
+	int cap;
+	struct flt_recs rec;    /* the records' bytes */
 	float *sig, *h, *e, *t, *xn, *recon;
 	uint8_t *missing;
 	int32_t *vis, *tok;
@@ -69,7 +69,7 @@ batch_alloc(struct batch *b, const mrt_nn_config *c, int cap, enum mode mode)
 	size_t B = (size_t)cap, LS = (size_t)c->leads * c->samples;
 	memset(b, 0, sizeof *b);
 	b->cap = cap;
-	b->off = xmalloc((B + 1) * sizeof *b->off);
+	flt_recs_init(&b->rec, cap);
 	if (mode == TEXT) {
 		b->tok = xmalloc(B * c->txt_len * sizeof *b->tok);
 		b->t = xmalloc(B * c->proj * sizeof *b->t);
@@ -89,8 +89,7 @@ batch_alloc(struct batch *b, const mrt_nn_config *c, int cap, enum mode mode)
 static void
 batch_free(struct batch *b)
 {
-	free(b->raw);
-	free(b->off);
+	flt_recs_free(&b->rec);
 	free(b->sig);
 	free(b->h);
 	free(b->e);
@@ -101,29 +100,6 @@ batch_free(struct batch *b)
 	free(b->vis);
 	free(b->tok);
 	memset(b, 0, sizeof *b);
-}
-
-/* Keep the reader's last record's bytes as row b->n. */
-static void
-batch_keep(struct batch *b, const mrt_reader *r)
-{
-	const char *p;
-	size_t n;
-	mrt_reader_raw(r, &p, &n);
-	if (b->len + n > b->rawcap) {
-		size_t cap = b->rawcap ? b->rawcap : 1 << 16;
-		char *q;
-		while (cap < b->len + n)
-			cap *= 2;
-		if ((q = realloc(b->raw, cap)) == NULL)
-			flt_die("out of memory for a batch of records");
-		b->raw = q;
-		b->rawcap = cap;
-	}
-	memcpy(b->raw + b->len, p, n);
-	b->off[b->n] = b->len;
-	b->len += n;
-	b->off[++b->n] = b->len;
 }
 
 /* Fill row i of the model's inputs from rec; dies naming the record and field. */
@@ -162,27 +138,24 @@ batch_flush(struct batch *b, const mrt_nn_config *c, const struct opts *op, mrt_
 	msgpack_unpacked u;
 	int e = 0;
 
-	if (b->n == 0)
+	if (b->rec.n == 0)
 		return;
 	if (op->mode == TEXT)
-		for (int i = 0; i < b->n && e == 0; i++)
+		for (int i = 0; i < b->rec.n && e == 0; i++)
 			e = mrt_nn_encode_text(model, b->tok + (size_t)i * c->txt_len, 1,
 			    b->t + (size_t)i * c->proj);
 	else {
-		e = mrt_nn_encode_ecg(model, b->sig, b->missing, b->n, b->h, b->e);
+		e = mrt_nn_encode_ecg(model, b->sig, b->missing, b->rec.n, b->h, b->e);
 		if (e == 0 && op->mode == RECON)
-			e = mrt_nn_reconstruct(model, b->sig, b->missing, b->vis, b->n, b->xn,
+			e = mrt_nn_reconstruct(model, b->sig, b->missing, b->vis, b->rec.n, b->xn,
 			    b->recon);
 	}
 	if (e != 0)
 		flt_die("%s: %s", op->ckpt, mrt_nn_errmsg(model));
 	msgpack_unpacked_init(&u);
-	for (int i = 0; i < b->n; i++) {
-		size_t off = 0;
+	for (int i = 0; i < b->rec.n; i++) {
 		msgpack_packer *pk;
-		if (msgpack_unpack_next(&u, b->raw + b->off[i], b->off[i + 1] - b->off[i], &off) !=
-		    MSGPACK_UNPACK_SUCCESS)
-			flt_die("out of memory unpacking a record");
+		flt_recs_unpack(&b->rec, i, &u);
 		flt_check_write(mrt_writer_copy(w, &u.data, skip, nextra), op->out);
 		pk = mrt_writer_packer(w);
 		if (op->mode == TEXT)
@@ -202,8 +175,7 @@ batch_flush(struct batch *b, const mrt_nn_config *c, const struct opts *op, mrt_
 		flt_check_write(mrt_writer_end(w), op->out);
 	}
 	msgpack_unpacked_destroy(&u);
-	b->n = 0;
-	b->len = 0;
+	flt_recs_clear(&b->rec);
 }
 
 int
@@ -253,9 +225,9 @@ main(int argc, char **argv)
 	batch_alloc(&bt, c, op.batch, op.mode);
 	flt_io_open(&io, op.in, op.out, op.force);
 	for (const msgpack_object *rec; (rec = flt_next(io.r, op.in)) != NULL;) {
-		batch_row(&bt, bt.n, rec, c, &op, io.r);
-		batch_keep(&bt, io.r);
-		if (bt.n == bt.cap)
+		batch_row(&bt, bt.rec.n, rec, c, &op, io.r);
+		flt_recs_keep(&bt.rec, io.r);
+		if (bt.rec.n == bt.cap)
 			batch_flush(&bt, c, &op, io.w);
 	}
 	batch_flush(&bt, c, &op, io.w);

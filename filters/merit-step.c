@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cli/filter.h"
+#include "cli/train.h"
 #include "nn/batch.h"
 #include "text/bpe.h"
 #include "nn/nn.h"
@@ -47,33 +48,6 @@ struct opts {
 	double lr, lambda_rec, lambda_cma, wd, clip;
 	long warmup, total, batch, seed;
 };
-
-static volatile sig_atomic_t interrupted;
-
-static void
-on_signal(int sig)
-{
-	interrupted = sig;
-}
-
-/* The optimizer file of weights file w: NAME.safetensors -> NAME.optim.safetensors. */
-static void
-optim_path(const char *w, char *buf, size_t cap)
-{
-	size_t n = strlen(w), k = strlen(".safetensors");
-	if (n > k && strcmp(w + n - k, ".safetensors") == 0)
-		snprintf(buf, cap, "%.*s.optim.safetensors", (int)(n - k), w);
-	else
-		snprintf(buf, cap, "%s.optim", w);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- config files ------------------------------------------------------- */
 
@@ -123,13 +97,7 @@ read_config(const char *path, mrt_nn_config *c)
 static double
 meta_real(const mrt_nn_model *m, const char *key, double def)
 {
-	const char *s = mrt_nn_meta(m, key);
-	char *end;
-	double v;
-	if (s == NULL)
-		return def;
-	v = strtod(s, &end);
-	return (*end || end == s) ? def : v;
+	return flt_meta_num(mrt_nn_meta(m, key), def);
 }
 
 /* The training options: defaults, then the checkpoint's, then the command line's. */
@@ -219,13 +187,12 @@ static void
 save(const mrt_nn_model *m, const char *out, const char *const *meta, int optim)
 {
 	char opath[4096], err[1024];
-	sigset_t all, old;
+	sigset_t old;
 	int e;
-	optim_path(out, opath, sizeof opath);
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	flt_optim_path(out, opath, sizeof opath);
+	flt_hold_signals(&old);
 	e = mrt_nn_save(m, out, optim ? opath : NULL, meta, err, sizeof err);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	flt_release_signals(&old);
 	if (e != 0)
 		flt_die("%s", err);
 }
@@ -338,7 +305,7 @@ struct progress {
 static void
 show(struct progress *p, long step, const mrt_nn_losses *l, double rate, int last)
 {
-	double t = now(), eta;
+	double t = flt_now(), eta;
 	long done = step - p->step0;
 	if (!p->tty || (!last && t - p->tshow < 1.0))
 		return;
@@ -373,12 +340,11 @@ do_train(const struct opts *op)
 	int32_t *vis, *tok;
 	long skip = 0, records = 0, saved_step = -1, step_limit;
 	int B, nvis, L, S, cma, row = 0, complete = 0, status = 0;
-	struct sigaction sa;
 	mrt_nn_losses loss = { 0 };
 
 	if (mrt_nn_read_config(op->in, &c, err, sizeof err) != 0)
 		flt_die("%s", err);
-	optim_path(op->in, opath, sizeof opath);
+	flt_optim_path(op->in, opath, sizeof opath);
 	/* options from the checkpoint need the metadata: a small model first */
 	mrt_nn_set_threads(op->threads);
 	if (mrt_nn_open(&m, op->in, NULL, 1, 0, err, sizeof err) != 0)
@@ -426,30 +392,12 @@ do_train(const struct opts *op)
 	if (op->log && (logf = fopen(op->log, "a")) == NULL)
 		flt_die("%s: %s", op->log, strerror(errno));
 
-	/* SIGINT and SIGTERM end the run after the current step; no SA_RESTART,
-	 * so a read waiting on the pipe returns at once */
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	inf = strcmp(in, "-") == 0 ? stdin : fopen(in, "rb");
-	if (inf == NULL)
-		flt_die("%s: %s", in, strerror(errno));
-	{
-		const char *msg = NULL;
-		int e = mrt_reader_open(&r, inf, strcmp(in, "-") == 0 ? "stdin" : in, &msg);
-		if (e < 0) {
-			if (interrupted)
-				flt_die("interrupted before training; %s unchanged", op->in);
-			flt_die("%s: %s", strcmp(in, "-") == 0 ? "stdin" : in,
-			    msg ? msg : mrt_strerror(e));
-		}
-	}
+	/* SIGINT and SIGTERM end the run after the current step */
+	flt_stop_on_signals();
+	r = flt_train_open(in, &inf, op->in);
 	step_limit = op->steps >= 0 ? mrt_nn_step(m) + op->steps : -1;
 	pg.tty = isatty(STDERR_FILENO);
-	pg.t0 = pg.tlast = now();
+	pg.t0 = pg.tlast = flt_now();
 	pg.step0 = mrt_nn_step(m);
 	pg.steps_planned = op->steps >= 0 ? op->steps : t.hp.total - mrt_nn_step(m);
 	if (skip > 0)
@@ -461,13 +409,13 @@ do_train(const struct opts *op)
 		int e;
 		if (step_limit >= 0 && mrt_nn_step(m) >= step_limit)
 			break;
-		if (interrupted)
+		if (flt_stop)
 			break;
 		e = mrt_reader_next(r, &rec);
 		if (e < 0) {
-			if (interrupted)
+			if (flt_stop)
 				break;
-			flt_die("%s: %s", strcmp(in, "-") == 0 ? "stdin" : in,
+			flt_die("%s: %s", flt_name(in),
 			    mrt_reader_errmsg(r));
 		}
 		if (e == 0) {
@@ -505,7 +453,7 @@ do_train(const struct opts *op)
 			if (e != 0)
 				flt_die("step %ld: %s", step + 1, mrt_nn_errmsg(m));
 			records += B;
-			tnow = now();
+			tnow = flt_now();
 			rate = B / (tnow - pg.tlast);
 			pg.tlast = tnow;
 			if (logf) {
@@ -527,18 +475,18 @@ do_train(const struct opts *op)
 	if (skip > 0)
 		flt_die("%s: the stream ended %ld records before the position %s was saved "
 		    "at (--restart-stream to train on it from the start)",
-		    strcmp(in, "-") == 0 ? "stdin" : in, skip, op->in);
+		    flt_name(in), skip, op->in);
 	if (row > 0 && complete)
 		fprintf(stderr, "%s: dropped the last %d records (a partial batch)\n",
 		    flt_prog, row);
 	show(&pg, mrt_nn_step(m), &loss, (double)(mrt_nn_step(m) - pg.step0) * B /
-	    fmax(now() - pg.t0, 1e-9), 1);
+	    fmax(flt_now() - pg.t0, 1e-9), 1);
 	save(m, op->out, meta_list(&mt, &t, tokenizer, complete ? 0 : records, complete), 1);
-	if (interrupted) {
+	if (flt_stop) {
 		fprintf(stderr, "%s: interrupted by signal %d after step %ld; %s written, "
-		    "resume with -m %s on the same stream\n", flt_prog, (int)interrupted,
+		    "resume with -m %s on the same stream\n", flt_prog, (int)flt_stop,
 		    mrt_nn_step(m), op->out, op->out);
-		status = 128 + (int)interrupted;
+		status = 128 + (int)flt_stop;
 	} else if (mrt_nn_step(m) == pg.step0 && complete)
 		flt_warn("warning: no full batch of %d in the stream: no step taken", B);
 	if (logf && fclose(logf) != 0)

@@ -8,6 +8,7 @@
  *                 [--threads N] [--restart-stream] [training options] [file]
  *   merit-caption --generate -m IN [--beam W] [--max-len N]
  *                 [--length-penalty X] [--batch N] [--threads N] [-f] [-o file] [file]
+ *   merit-caption --encode -m IN [--batch N] [--threads N] [-f] [-o file] [file]
  *   merit-caption --info -m IN
  *
  * Training reads records with tok (and sig, unless the model was made
@@ -16,7 +17,10 @@
  * state beside it) whose metadata keeps the training options and the
  * position in the stream, as merit-step's does, so epochs chain and an
  * flt_stop run resumes bit-identically.  --generate adds gen (the
- * text) and gen_tok (int32 [max_len of the encoder]) to every record.
+ * text) and gen_tok (int32 [max_len of the encoder]) to every record;
+ * --encode adds the frozen encoder's memory instead (cap_mem, cap_enc), which
+ * training and generation then read in place of sig: the encoder runs once
+ * per record, not once per epoch.
  */
 #include <getopt.h>
 #include <math.h>
@@ -34,12 +38,13 @@
 	"                     [--threads N] [--restart-stream] [training options] [file]\n" \
 	"       merit-caption --generate -m IN [--beam W] [--max-len N] [--length-penalty X]\n" \
 	"                     [--batch N] [--threads N] [-f] [-o file] [file]\n" \
+	"       merit-caption --encode -m IN [--batch N] [--threads N] [-f] [-o file] [file]\n" \
 	"       merit-caption --info -m IN\n" \
 	"training options: [--batch N] [--lr X] [--warmup N] [--total-steps N]\n" \
 	"                  [--weight-decay X] [--clip X]"
 
 struct opts {
-	int init, info, generate, noecg, restart, threads, force;
+	int init, info, generate, encode, noecg, restart, threads, force;
 	const char *model, *out, *config, *log, *input;
 	long steps, save_every, beam, max_len;
 	double lr, wd, clip, lp;        /* NAN: not given */
@@ -202,6 +207,85 @@ do_info(const struct opts *op)
 	return 0;
 }
 
+/* ---- the memory of a batch ----------------------------------------------------------
+ * A record's memory is its field cap_mem (float32 [leads, ecg_d], written by
+ * --encode with the same encoder: cap_enc names it) or else comes from its
+ * sig, encoded with the batch's other such records. */
+
+struct memrows {
+	float *sig, *mem, *cmem;        /* [B, leads, samples], [B, M, ecg_d] x 2 */
+	uint8_t *missing;               /* [B, leads] */
+	int *src, k;                    /* batch row of each of the k signals */
+};
+
+static struct memrows mr;       /* file scope: reachable when flt_die() exits */
+
+static void
+memrows_alloc(struct memrows *w, const mrt_nn_config *ec, int B)
+{
+	size_t nm = (size_t)B * ec->leads * ec->ecg_d;
+	w->sig = malloc((size_t)B * ec->leads * ec->samples * sizeof *w->sig);
+	w->missing = malloc((size_t)B * ec->leads);
+	w->mem = malloc(nm * sizeof *w->mem);
+	w->cmem = malloc(nm * sizeof *w->cmem);
+	w->src = malloc((size_t)B * sizeof *w->src);
+	w->k = 0;
+	if (!w->sig || !w->missing || !w->mem || !w->cmem || !w->src)
+		flt_die("out of memory for a batch of %d", B);
+}
+
+static void
+memrows_free(struct memrows *w)
+{
+	free(w->sig), free(w->missing), free(w->mem), free(w->cmem), free(w->src);
+}
+
+/* Row i's memory from rec; 0, or an error code with err set. */
+static int
+memrows_row(struct memrows *w, int i, const msgpack_object *rec, const mrt_cap_model *m,
+	    char *err, size_t cap)
+{
+	const mrt_nn_config *ec = mrt_cap_enc_config(m);
+	size_t nm = (size_t)ec->leads * ec->ecg_d;
+	mrt_tensor t;
+	char id[32];
+	int e = mrt_rec_tensor(rec, "cap_mem", &t);
+	if (e == MRT_ENOENT) {
+		e = mrt_batch_signal(rec, ec, w->sig + (size_t)w->k * ec->leads * ec->samples,
+		    w->missing + (size_t)w->k * ec->leads, err, cap);
+		if (e == 0)
+			w->src[w->k++] = i;
+		return e;
+	}
+	if (e != 0)
+		return mrt_errf(err, cap, e, "field cap_mem: %s", mrt_strerror(e));
+	if (mrt_rec_strcpy(rec, "cap_enc", id, sizeof id) != 0 || strcmp(id, mrt_cap_enc_id(m)))
+		return mrt_errf(err, cap, MRT_EINVAL, "field cap_mem was made by another encoder "
+		    "(cap_enc %s, the model's %s)", mrt_rec_get(rec, "cap_enc") ? id : "absent",
+		    mrt_cap_enc_id(m));
+	if (t.ndim != 2 || t.shape[0] != ec->leads || t.shape[1] != ec->ecg_d ||
+	    (t.dtype != MRT_F32))
+		return mrt_errf(err, cap, MRT_ESHAPE, "field cap_mem is not float32 [%d, %d]",
+		    ec->leads, ec->ecg_d);
+	mrt_tensor_to_f32(&t, w->mem + (size_t)i * nm);
+	return 0;
+}
+
+/* Encode the batch's signals into their rows' memory. */
+static void
+memrows_encode(struct memrows *w, mrt_cap_model *m, const char *model)
+{
+	const mrt_nn_config *ec = mrt_cap_enc_config(m);
+	size_t nm = (size_t)ec->leads * ec->ecg_d;
+	if (w->k == 0)
+		return;
+	if (mrt_cap_encode(m, w->sig, w->missing, w->k, w->cmem) != 0)
+		flt_die("%s: %s", model, mrt_cap_errmsg(m));
+	for (int j = 0; j < w->k; j++)
+		memcpy(w->mem + (size_t)w->src[j] * nm, w->cmem + (size_t)j * nm, nm * sizeof *w->mem);
+	w->k = 0;
+}
+
 /* ---- training ---------------------------------------------------------------------- */
 
 static int
@@ -216,9 +300,7 @@ do_train(const struct opts *op)
 	mrt_reader *r;
 	const mrt_nn_config *ec;
 	long skip = 0, records, step0, limit;
-	int B, row = 0, complete = 0, status = 0, ecg, LS, len;
-	float *sig, *mem;
-	uint8_t *missing;
+	int B, row = 0, complete = 0, status = 0, ecg, len;
 	int32_t *tok;
 	mrt_cap_losses loss = { 0 };
 	double t0 = flt_now(), tlast = t0;
@@ -246,13 +328,9 @@ do_train(const struct opts *op)
 		    mrt_cap_step(m));
 	ec = mrt_cap_enc_config(m);
 	ecg = mrt_cap_ecg(m);
-	LS = ec->leads * ec->samples;
 	len = ec->txt_len;
-	sig = malloc((size_t)B * LS * sizeof *sig);
-	missing = malloc((size_t)B * ec->leads);
-	mem = malloc((size_t)B * ec->leads * ec->ecg_d * sizeof *mem);
-	tok = malloc((size_t)B * len * sizeof *tok);
-	if (!sig || !missing || !mem || !tok)
+	memrows_alloc(&mr, ec, B);
+	if ((tok = malloc((size_t)B * len * sizeof *tok)) == NULL)
 		flt_die("out of memory for a batch of %d", B);
 	if (op->log && (logf = fopen(op->log, "a")) == NULL)
 		flt_die("%s: %s", op->log, strerror(errno));
@@ -280,8 +358,7 @@ do_train(const struct opts *op)
 			skip--;
 			continue;
 		}
-		if ((ecg && mrt_batch_signal(rec, ec, sig + (size_t)row * LS,
-		    missing + (size_t)row * ec->leads, err, sizeof err) != 0) ||
+		if ((ecg && memrows_row(&mr, row, rec, m, err, sizeof err) != 0) ||
 		    mrt_batch_tokens(rec, ec, tok + (size_t)row * len, err, sizeof err) != 0)
 			flt_die_rec(r, in, "%s", err);
 		if (tok[(size_t)row * len] != MRT_BPE_CLS)
@@ -289,9 +366,8 @@ do_train(const struct opts *op)
 		if (++row < B)
 			continue;
 		row = 0;
-		if (ecg && mrt_cap_encode(m, sig, missing, B, mem) != 0)
-			flt_die("%s: %s", op->model, mrt_cap_errmsg(m));
-		e = mrt_cap_train_step(m, ecg ? mem : NULL, tok, B, &t.hp, &loss);
+		memrows_encode(&mr, m, op->model);
+		e = mrt_cap_train_step(m, ecg ? mr.mem : NULL, tok, B, &t.hp, &loss);
 		if (e != 0)
 			flt_die("step %ld: %s; stopped, %s unchanged", mrt_cap_step(m) + 1,
 			    mrt_cap_errmsg(m), op->out);
@@ -331,71 +407,79 @@ do_train(const struct opts *op)
 	if (inf != stdin)
 		fclose(inf);
 	mrt_cap_free(m);
-	free(sig);
-	free(missing);
-	free(mem);
+	memrows_free(&mr);
 	free(tok);
 	return status;
 }
 
-/* ---- generation ---------------------------------------------------------------------- */
+/* ---- generation and --encode ------------------------------------------------------- */
 
-/* A batch of records as msgpack bytes, with the model's inputs and outputs. */
+/* A batch of records as msgpack bytes, with the model's outputs. */
 struct batch {
 	int cap;
 	struct flt_recs rec;    /* the records' bytes */
 	char *text;
 	size_t textcap;
-	float *sig, *mem;
-	uint8_t *missing;
 	int32_t *tok;
 	int *ntok;
 };
 
 static struct batch bt;         /* file scope: reachable when flt_die() exits */
 
-static void *
-xmalloc(size_t n)
+/* The text of generated ids t (n of them after [CLS]) in b->text. */
+static void
+batch_text(struct batch *b, const mrt_bpe *bpe, const int32_t *t, int n, const char *model)
 {
-	void *p = malloc(n ? n : 1);
-	if (p == NULL)
-		flt_die("out of memory for a batch");
-	return p;
+	long need;
+	while ((need = mrt_bpe_decode(bpe, t, (size_t)n, b->text, b->textcap)) >= 0 &&
+	    (size_t)need >= b->textcap) {
+		b->textcap = (size_t)need + 1;
+		if ((b->text = realloc(b->text, b->textcap)) == NULL)
+			flt_die("out of memory for a report");
+	}
+	if (need < 0)
+		flt_die("%s: generated a token outside the tokenizer", model);
+	b->text[need] = 0;
 }
 
+/* Generate (or, with --encode, keep the memory) for the batch; write its
+ * records with the new fields. */
 static void
 batch_flush(struct batch *b, mrt_cap_model *m, const mrt_bpe *bpe, const mrt_cap_gen *g,
 	    const struct opts *op, mrt_writer *w)
 {
-	static const char *const skip[] = { "gen", "gen_tok", NULL };
-	int len = mrt_cap_enc_config(m)->txt_len;
-	int64_t shape[1] = { len };
+	static const char *const skip_gen[] = { "gen", "gen_tok", NULL },
+	    *const skip_enc[] = { "cap_mem", "cap_enc", NULL };
+	const mrt_nn_config *ec = mrt_cap_enc_config(m);
+	int len = ec->txt_len, ecg = mrt_cap_ecg(m) || op->encode;
+	int64_t shape[1] = { len }, mshape[2] = { ec->leads, ec->ecg_d };
+	size_t nm = (size_t)ec->leads * ec->ecg_d;
 	msgpack_unpacked u;
 	if (b->rec.n == 0)
 		return;
-	if (mrt_cap_ecg(m) && mrt_cap_encode(m, b->sig, b->missing, b->rec.n, b->mem) != 0)
-		flt_die("%s: %s", op->model, mrt_cap_errmsg(m));
-	if (mrt_cap_generate(m, mrt_cap_ecg(m) ? b->mem : NULL, b->rec.n, g, b->tok, b->ntok, NULL) != 0)
+	if (ecg)
+		memrows_encode(&mr, m, op->model);
+	if (!op->encode && mrt_cap_generate(m, ecg ? mr.mem : NULL, b->rec.n, g, b->tok, b->ntok,
+	    NULL) != 0)
 		flt_die("%s: %s", op->model, mrt_cap_errmsg(m));
 	msgpack_unpacked_init(&u);
 	for (int i = 0; i < b->rec.n; i++) {
+		msgpack_packer *pk = mrt_writer_packer(w);
 		const int32_t *t = b->tok + (size_t)i * len;
-		long need;
 		int e;
-		while ((need = mrt_bpe_decode(bpe, t + 1, (size_t)b->ntok[i], b->text, b->textcap)) >= 0 &&
-		    (size_t)need >= b->textcap) {
-			b->textcap = (size_t)need + 1;
-			if ((b->text = realloc(b->text, b->textcap)) == NULL)
-				flt_die("out of memory for a report");
-		}
-		if (need < 0)
-			flt_die("%s: generated a token outside the tokenizer", op->model);
-		b->text[need] = 0;
 		flt_recs_unpack(&b->rec, i, &u);
-		flt_check_write(mrt_writer_copy(w, &u.data, skip, 2), op->out);
-		e = mrt_pack_kv_str(mrt_writer_packer(w), "gen", b->text);
-		if (e == 0)
-			e = mrt_pack_kv_tensor(mrt_writer_packer(w), "gen_tok", MRT_I32, 1, shape, t);
+		flt_check_write(mrt_writer_copy(w, &u.data, op->encode ? skip_enc : skip_gen, 2),
+		    op->out);
+		if (op->encode) {
+			e = mrt_pack_kv_tensor(pk, "cap_mem", MRT_F32, 2, mshape, mr.mem + i * nm);
+			if (e == 0)
+				e = mrt_pack_kv_str(pk, "cap_enc", mrt_cap_enc_id(m));
+		} else {
+			batch_text(b, bpe, t + 1, b->ntok[i], op->model);
+			e = mrt_pack_kv_str(pk, "gen", b->text);
+			if (e == 0)
+				e = mrt_pack_kv_tensor(pk, "gen_tok", MRT_I32, 1, shape, t);
+		}
 		flt_check_write(e, op->out);
 		flt_check_write(mrt_writer_end(w), op->out);
 	}
@@ -412,11 +496,12 @@ do_generate(const struct opts *op)
 	char err[1024];
 	const mrt_nn_config *ec;
 	const char *tk;
-	int B = op->batch > 0 ? (int)op->batch : 16;
+	int B = op->batch > 0 ? (int)op->batch : 16, ecg;
 	mrt_nn_set_threads(op->threads);
 	if (mrt_cap_open(&m, op->model, NULL, B, 0, err, sizeof err) != 0)
 		flt_die("%s", err);
 	ec = mrt_cap_enc_config(m);
+	ecg = mrt_cap_ecg(m) || op->encode;
 	mrt_cap_gen g = { (int)op->beam, op->max_len > 0 ? (int)op->max_len : ec->txt_len - 1,
 			  isnan(op->lp) ? 1.0 : op->lp };
 	if (g.max_len > ec->txt_len - 1)
@@ -427,17 +512,13 @@ do_generate(const struct opts *op)
 		flt_die("%s: tokenizer: %s", op->model, err);
 	bt.cap = B;
 	flt_recs_init(&bt.rec, B);
-	bt.sig = xmalloc((size_t)B * ec->leads * ec->samples * sizeof *bt.sig);
-	bt.missing = xmalloc((size_t)B * ec->leads);
-	bt.mem = xmalloc((size_t)B * ec->leads * ec->ecg_d * sizeof *bt.mem);
-	bt.tok = xmalloc((size_t)B * ec->txt_len * sizeof *bt.tok);
-	bt.ntok = xmalloc((size_t)B * sizeof *bt.ntok);
+	memrows_alloc(&mr, ec, B);
+	if ((bt.tok = malloc((size_t)B * ec->txt_len * sizeof *bt.tok)) == NULL ||
+	    (bt.ntok = malloc((size_t)B * sizeof *bt.ntok)) == NULL)
+		flt_die("out of memory for a batch of %d", B);
 	flt_io_open(&io, op->input, op->out, op->force);
 	for (const msgpack_object *rec; (rec = flt_next(io.r, op->input)) != NULL;) {
-		size_t LS = (size_t)ec->leads * ec->samples;
-		int i = bt.rec.n;
-		if (mrt_cap_ecg(m) && mrt_batch_signal(rec, ec, bt.sig + i * LS,
-		    bt.missing + (size_t)i * ec->leads, err, sizeof err) != 0)
+		if (ecg && memrows_row(&mr, bt.rec.n, rec, m, err, sizeof err) != 0)
 			flt_die_rec(io.r, op->input, "%s", err);
 		flt_recs_keep(&bt.rec, io.r);
 		if (bt.rec.n == bt.cap)
@@ -448,20 +529,21 @@ do_generate(const struct opts *op)
 	mrt_bpe_free(bpe);
 	mrt_cap_free(m);
 	flt_recs_free(&bt.rec);
-	free(bt.text), free(bt.sig), free(bt.missing), free(bt.mem);
-	free(bt.tok), free(bt.ntok);
+	memrows_free(&mr);
+	free(bt.text), free(bt.tok), free(bt.ntok);
 	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	enum { O_INIT = 256, O_INFO, O_GEN, O_NOECG, O_CONFIG, O_STEPS, O_SAVE, O_LOG, O_RESTART,
+	enum { O_INIT = 256, O_INFO, O_GEN, O_ENCODE, O_NOECG, O_CONFIG, O_STEPS, O_SAVE, O_LOG, O_RESTART,
 	       O_LR, O_WARMUP, O_TOTAL, O_BATCH, O_WD, O_CLIP, O_BEAM, O_MAXLEN, O_LP };
 	static const struct option lopts[] = {
 		{ "init", no_argument, NULL, O_INIT },
 		{ "info", no_argument, NULL, O_INFO },
 		{ "generate", no_argument, NULL, O_GEN },
+		{ "encode", no_argument, NULL, O_ENCODE },
 		{ "no-ecg", no_argument, NULL, O_NOECG },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "steps", required_argument, NULL, O_STEPS },
@@ -496,6 +578,7 @@ main(int argc, char **argv)
 		case O_INIT: op.init = 1; break;
 		case O_INFO: op.info = 1; break;
 		case O_GEN: op.generate = 1; break;
+		case O_ENCODE: op.encode = 1; break;
 		case O_NOECG: op.noecg = 1; break;
 		case O_CONFIG: op.config = optarg; break;
 		case O_STEPS: op.steps = flt_num(optarg, 0, LONG_MAX, "--steps"); train_opt = 1; break;
@@ -515,16 +598,16 @@ main(int argc, char **argv)
 		default: flt_usage(USAGE);
 		}
 	}
-	if (op.init + op.info + op.generate > 1 || op.model == NULL ||
+	if (op.init + op.info + op.generate + op.encode > 1 || op.model == NULL ||
 	    (gen_opt && !op.generate) || (op.noecg && !op.init) || (op.config && !op.init) ||
-	    (train_opt && (op.init || op.generate || op.info)))
+	    (train_opt && (op.init || op.generate || op.encode || op.info)))
 		flt_usage(USAGE);
 	if (op.info) {
 		if (optind != argc)
 			flt_usage(USAGE);
 		return do_info(&op);
 	}
-	if (op.generate) {
+	if (op.generate || op.encode) {
 		op.input = flt_input(argc, argv, USAGE);
 		return do_generate(&op);
 	}

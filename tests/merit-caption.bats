@@ -145,6 +145,27 @@ for line in sys.stdin:
 	[ "$(ecg-dump -a s2.ecgz | head -n 1 | jq 'keys | map(select(. == "gen")) | length')" -eq 1 ]
 }
 
+@test "--encode: the stored memory trains and generates as the signal does; another encoder's is refused" {
+	init
+	merit-caption --encode -m c0.safetensors --batch 8 "$D/t.ecgz" > e.ecgz
+	[ "$(field e.ecgz cap_mem.shape | head -n 1)" = "[12,32]" ]
+	ecg-dump -a e.ecgz | jq -c 'del(.sig)' | ecg-pack > mem.ecgz
+	# encoded in the training's batches of 8: the same bits as from sig
+	merit-caption -m c0.safetensors -o a.safetensors "$D/t.ecgz" 2>/dev/null
+	merit-caption -m c0.safetensors -o b.safetensors mem.ecgz 2>/dev/null
+	cmp a.safetensors b.safetensors
+	merit-caption --generate -m a.safetensors --batch 8 "$D/t.ecgz" > g1.ecgz
+	merit-caption --generate -m a.safetensors --batch 8 mem.ecgz > g2.ecgz
+	[ "$(field g1.ecgz gen_tok)" = "$(field g2.ecgz gen_tok)" ]
+	# a caption model on another encoder
+	merit-step --init --preset merit-xs --vocab "$D/v.txt" -s 2 -o enc2.safetensors 2>/dev/null
+	merit-caption --init -m enc2.safetensors --total-steps 6 --batch 8 -o o.safetensors 2>/dev/null
+	run --separate-stderr merit-caption -m o.safetensors -o x.safetensors mem.ecgz
+	assert_failure 1
+	assert_regex "$stderr" "^merit-caption: mem.ecgz: record 1: field cap_mem was made by another encoder \(cap_enc [0-9a-f]{16}, the model's [0-9a-f]{16}\)$"
+	[ ! -e x.safetensors ]
+}
+
 @test "--no-ecg: the text-only baseline trains on tok alone and never touches cross-attention" {
 	init --no-ecg
 	run merit-caption --info -m c0.safetensors

@@ -124,7 +124,7 @@ typedef struct {
 	NN_R *dln, *dqkv, *datty, *dxq, *dxkv, *dxatty, *dfc1, *dgel;
 	int32_t *ids, *tgt;             /* [T] input ids, targets (-1: not scored) */
 	/* the last forward pass */
-	int B, ecg;
+	int B, Nb, ecg;                 /* records, positions (<= N) */
 	long ntok;
 } cap_net;
 
@@ -133,7 +133,8 @@ int cap_net_new(cap_net **n, const mrt_cap_config *c, int maxB, int train);
 void cap_net_free(cap_net *n);
 /* Teacher forcing on tok [B, len] (ids < vocab, else MRT_ERANGE) with
  * memory mem [B, M, mem_d] (ignored, may be NULL, when ecg is 0): inputs
- * tok[:, :len-1], targets tok[:, 1:], a target [PAD] not scored.  Returns
+ * tok[:, :len-1], targets tok[:, 1:], a target [PAD] not scored; the
+ * positions after the batch's last non-[PAD] token are left out.  Returns
  * the mean cross-entropy over the scored targets in *loss. */
 int cap_net_forward(cap_net *n, const NN_R *mem, const int32_t *tok, int B, int ecg,
 		    double *loss);

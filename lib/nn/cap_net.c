@@ -461,19 +461,31 @@ int
 cap_net_forward(cap_net *n, const R *mem, const int32_t *tok, int B, int ecg, double *loss)
 {
 	const mrt_cap_config *c = &n->c;
-	int N = n->N, d = c->d, H = c->heads, M = c->mem, T = B * N;
+	int d = c->d, H = c->heads, M = c->mem, L = c->len;
 	if (!n->train || B < 1 || B > n->maxB || (ecg && !mem))
 		return MRT_EINVAL;
+	/* positions up to the batch's last token: the [PAD] after every
+	 * record's end are neither scored nor seen by an earlier position
+	 * (causal), so leaving them out changes nothing but the cost */
+	int N = 1;
 	for (int b = 0; b < B; b++)
-		for (int i = 0; i < c->len; i++)
-			if (tok[(size_t)b * c->len + i] < 0 || tok[(size_t)b * c->len + i] >= c->vocab)
+		for (int i = 0; i < L; i++) {
+			int32_t id = tok[(size_t)b * L + i];
+			if (id < 0 || id >= c->vocab)
 				return MRT_ERANGE;
+			if (id != MRT_BPE_PAD && i > N)
+				N = i;
+		}
+	if (N > n->N)
+		N = n->N;
+	int T = B * N;
 	for (int b = 0; b < B; b++)
 		for (int i = 0; i < N; i++) {
-			int32_t next = tok[(size_t)b * c->len + i + 1];
-			n->ids[b * N + i] = tok[(size_t)b * c->len + i];
+			int32_t next = tok[(size_t)b * L + i + 1];
+			n->ids[b * N + i] = tok[(size_t)b * L + i];
 			n->tgt[b * N + i] = next == MRT_BPE_PAD ? -1 : next;
 		}
+	n->Nb = N;
 	n->B = B;
 	n->ecg = ecg;
 	if (ecg)
@@ -522,7 +534,7 @@ void
 cap_net_backward(cap_net *n)
 {
 	const mrt_cap_config *c = &n->c;
-	int B = n->B, N = n->N, d = c->d, H = c->heads, M = c->mem, T = B * N, mlp = c->mlp;
+	int B = n->B, N = n->Nb, d = c->d, H = c->heads, M = c->mem, T = B * N, mlp = c->mlp;
 	size_t Td = (size_t)T * d;
 	cap_xent_backward(n->dlogits, n->prob, n->tgt, 1.0, n->ntok, T, c->vocab);
 	nn_linear_backward(n->dlnf, n->g.headw, n->g.headb, n->dlogits, n->lnf, n->p.headw, T, d,

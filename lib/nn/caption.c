@@ -25,6 +25,7 @@ struct mrt_cap_model {
 	float *etok;            /* [maxB, npatch, ecg_d] encoder tokens */
 	long step;
 	int ecg, maxB, nbpe;    /* nbpe: entries of the tokenizer */
+	char enc_id[17];        /* FNV-1a 64 of the encoder's tensors, hex */
 	char *tokenizer;
 	nn_meta meta;
 	char err[256];
@@ -90,6 +91,38 @@ static const struct {
 };
 #define N_ENC_INTS (sizeof enc_ints / sizeof enc_ints[0])
 #define N_META (N_ENC_INTS + 4 + 12)
+
+/* FNV-1a (64 bits) of the encoder's ecg.* tensors, names and bytes, in
+ * table order: the identity of the frozen encoder. */
+static void
+set_enc_id(mrt_cap_model *m)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < mrt_nn_ntensors(m->enc); i++) {
+		const char *name;
+		int nd;
+		int64_t sh[2];
+		float *d;
+		mrt_nn_tensor(m->enc, i, &name, &nd, sh, &d, NULL);
+		if (strncmp(name, "ecg.", 4))
+			continue;
+		const unsigned char *p = (const unsigned char *)name;
+		size_t n = strlen(name) + 1;
+		for (int pass = 0; pass < 2; pass++) {
+			for (size_t j = 0; j < n; j++)
+				h = (h ^ p[j]) * 1099511628211ULL;
+			p = (const unsigned char *)d;
+			n = (size_t)sh[0] * (nd == 2 ? (size_t)sh[1] : 1) * sizeof *d;
+		}
+	}
+	snprintf(m->enc_id, sizeof m->enc_id, "%016" PRIx64, h);
+}
+
+const char *
+mrt_cap_enc_id(const mrt_cap_model *m)
+{
+	return m->enc_id;
+}
 
 /* ---- creation -------------------------------------------------------------------- */
 
@@ -167,6 +200,7 @@ mrt_cap_create(mrt_cap_model **out, const char *enc_path, mrt_cap_config *cc, in
 	if ((rc = cap_alloc(m, cc, 1, 0, tk, err, cap)))
 		goto fail;
 	m->ecg = ecg != 0;
+	set_enc_id(m);
 	init_params(m->net, seed);
 	*out = m;
 	return 0;
@@ -467,6 +501,7 @@ mrt_cap_open(mrt_cap_model **out, const char *path, const char *opath, int maxB,
 		goto out;
 	}
 	m->step = nn_st_meta_step(st);
+	set_enc_id(m);
 	if (opath && train) {
 		const char *f;
 		if ((rc = mrt_st_open(&so, opath, err, cap)))

@@ -83,6 +83,9 @@ const char *mrt_cap_tokenizer(const mrt_cap_model *m);
 size_t mrt_cap_nparams(const mrt_cap_model *m);   /* decoder parameters */
 long mrt_cap_step(const mrt_cap_model *m);
 
+/* The identity of the frozen encoder: 16 hex digits of a hash of its
+ * tensors (the field cap_enc beside a stored memory, merit-caption(1)). */
+const char *mrt_cap_enc_id(const mrt_cap_model *m);
 /* The memory of B records (sig, missing as mrt_nn_batch, B <= max_batch):
  * mem [B, mem, mem_d]. */
 int mrt_cap_encode(mrt_cap_model *m, const float *sig, const uint8_t *missing, int B,

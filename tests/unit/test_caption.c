@@ -224,16 +224,22 @@ test_net(int ecg)
 	free(c.mem);
 }
 
-/* The incremental decoder gives the teacher-forced probabilities. */
+/* The incremental decoder gives the teacher-forced probabilities, on a
+ * batch as long as the model (short 0) and on one whose records end early
+ * (short 1: the positions after the last token are left out). */
 static void
-test_step(int ecg)
+test_step(int ecg, int shortb)
 {
 	nctx c = { .mem = rnd(NB * tiny.mem * tiny.mem_d, 1), .ecg = ecg,
 		   .tok = { MRT_BPE_CLS, 7, 9, 5, MRT_BPE_SEP, 0, MRT_BPE_CLS, 10, 6, 8, 9, 7 } };
-	int Np = tiny.len - 1;
+	if (shortb)
+		memcpy(c.tok, (int32_t[]){ MRT_BPE_CLS, 7, 9, MRT_BPE_SEP, 0, 0,
+					   MRT_BPE_CLS, 10, MRT_BPE_SEP, 0, 0, 0 }, sizeof c.tok);
 	CHECK(cap_net_new_d(&c.n, &tiny, NB, 1) == 0);
 	init_tiny(c.n, 9);
-	net_loss(&c);
+	double loss = net_loss(&c), want = 0;
+	int Np = c.n->Nb;
+	CHECK(Np == (shortb ? 3 : tiny.len - 1), "positions %d", Np);
 	double *cache = zeros(cap_cache_size_d(&tiny)), *xkv = zeros(tiny.layers * tiny.mem * 2 * tiny.d);
 	double *z = zeros(tiny.vocab), *scr = zeros(cap_scratch_size_d(&tiny));
 	double worst = 0;
@@ -250,10 +256,16 @@ test_step(int ecg)
 				double p = exp(z[v] - mx) / s, q = c.n->prob[(b * Np + t) * tiny.vocab + v];
 				worst = fmax(worst, fabs(p - q));
 			}
+			int next = c.tok[b * tiny.len + t + 1];
+			if (next)
+				want += log(s) + mx - z[next];
 		}
 	}
+	want /= c.n->ntok;
 	CHECK(worst < 1e-12, "incremental against teacher-forced: %g", worst);
-	printf("  incremental decoding%s: worst |dp| %.2e\n", ecg ? "" : " (no ECG)", worst);
+	CHECK(fabs(loss - want) < 1e-12, "loss %.15g, from the incremental decoder %.15g", loss, want);
+	printf("  incremental decoding%s%s: worst |dp| %.2e\n", ecg ? "" : " (no ECG)",
+	       shortb ? " (short batch)" : "", worst);
 	cap_net_free_d(c.n);
 	free(c.mem), free(cache), free(xkv), free(z), free(scr);
 }
@@ -314,8 +326,10 @@ main(void)
 	test_embed();
 	test_net(1);
 	test_net(0);
-	test_step(1);
-	test_step(0);
+	test_step(1, 0);
+	test_step(0, 0);
+	test_step(1, 1);
+	test_step(0, 1);
 	test_float();
 	test_config();
 	if (fails)

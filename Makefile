@@ -212,5 +212,5 @@ ifneq ($(HAVE_FUZZ_CC),)
 check: fuzz-smoke
 endif
 
--include $(wildcard pipelines/*.mk)
+-include $(filter-out pipelines/caption.mk,$(wildcard pipelines/*.mk)) pipelines/caption.mk
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -208,7 +208,7 @@ do_info(const struct opts *op)
 }
 
 /* ---- the memory of a batch ----------------------------------------------------------
- * A record's memory is its field cap_mem (float32 [leads, ecg_d], written by
+ * A record's memory is its field cap_mem (float32 [mem, ecg_d], written by
  * --encode with the same encoder: cap_enc names it) or else comes from its
  * sig, encoded with the batch's other such records. */
 
@@ -221,9 +221,10 @@ struct memrows {
 static struct memrows mr;       /* file scope: reachable when flt_die() exits */
 
 static void
-memrows_alloc(struct memrows *w, const mrt_nn_config *ec, int B)
+memrows_alloc(struct memrows *w, const mrt_cap_model *m, int B)
 {
-	size_t nm = (size_t)B * ec->leads * ec->ecg_d;
+	const mrt_nn_config *ec = mrt_cap_enc_config(m);
+	size_t nm = (size_t)B * mrt_cap_get_config(m)->mem * ec->ecg_d;
 	w->sig = malloc((size_t)B * ec->leads * ec->samples * sizeof *w->sig);
 	w->missing = malloc((size_t)B * ec->leads);
 	w->mem = malloc(nm * sizeof *w->mem);
@@ -246,7 +247,8 @@ memrows_row(struct memrows *w, int i, const msgpack_object *rec, const mrt_cap_m
 	    char *err, size_t cap)
 {
 	const mrt_nn_config *ec = mrt_cap_enc_config(m);
-	size_t nm = (size_t)ec->leads * ec->ecg_d;
+	int M = mrt_cap_get_config(m)->mem;
+	size_t nm = (size_t)M * ec->ecg_d;
 	mrt_tensor t;
 	char id[32];
 	int e = mrt_rec_tensor(rec, "cap_mem", &t);
@@ -263,10 +265,9 @@ memrows_row(struct memrows *w, int i, const msgpack_object *rec, const mrt_cap_m
 		return mrt_errf(err, cap, MRT_EINVAL, "field cap_mem was made by another encoder "
 		    "(cap_enc %s, the model's %s)", mrt_rec_get(rec, "cap_enc") ? id : "absent",
 		    mrt_cap_enc_id(m));
-	if (t.ndim != 2 || t.shape[0] != ec->leads || t.shape[1] != ec->ecg_d ||
-	    (t.dtype != MRT_F32))
-		return mrt_errf(err, cap, MRT_ESHAPE, "field cap_mem is not float32 [%d, %d]",
-		    ec->leads, ec->ecg_d);
+	if (t.ndim != 2 || t.shape[0] != M || t.shape[1] != ec->ecg_d || t.dtype != MRT_F32)
+		return mrt_errf(err, cap, MRT_ESHAPE, "field cap_mem is not float32 [%d, %d]", M,
+		    ec->ecg_d);
 	mrt_tensor_to_f32(&t, w->mem + (size_t)i * nm);
 	return 0;
 }
@@ -275,8 +276,7 @@ memrows_row(struct memrows *w, int i, const msgpack_object *rec, const mrt_cap_m
 static void
 memrows_encode(struct memrows *w, mrt_cap_model *m, const char *model)
 {
-	const mrt_nn_config *ec = mrt_cap_enc_config(m);
-	size_t nm = (size_t)ec->leads * ec->ecg_d;
+	size_t nm = (size_t)mrt_cap_get_config(m)->mem * mrt_cap_enc_config(m)->ecg_d;
 	if (w->k == 0)
 		return;
 	if (mrt_cap_encode(m, w->sig, w->missing, w->k, w->cmem) != 0)
@@ -329,7 +329,7 @@ do_train(const struct opts *op)
 	ec = mrt_cap_enc_config(m);
 	ecg = mrt_cap_ecg(m);
 	len = ec->txt_len;
-	memrows_alloc(&mr, ec, B);
+	memrows_alloc(&mr, m, B);
 	if ((tok = malloc((size_t)B * len * sizeof *tok)) == NULL)
 		flt_die("out of memory for a batch of %d", B);
 	if (op->log && (logf = fopen(op->log, "a")) == NULL)
@@ -452,8 +452,9 @@ batch_flush(struct batch *b, mrt_cap_model *m, const mrt_bpe *bpe, const mrt_cap
 	    *const skip_enc[] = { "cap_mem", "cap_enc", NULL };
 	const mrt_nn_config *ec = mrt_cap_enc_config(m);
 	int len = ec->txt_len, ecg = mrt_cap_ecg(m) || op->encode;
-	int64_t shape[1] = { len }, mshape[2] = { ec->leads, ec->ecg_d };
-	size_t nm = (size_t)ec->leads * ec->ecg_d;
+	int M = mrt_cap_get_config(m)->mem;
+	int64_t shape[1] = { len }, mshape[2] = { M, ec->ecg_d };
+	size_t nm = (size_t)M * ec->ecg_d;
 	msgpack_unpacked u;
 	if (b->rec.n == 0)
 		return;
@@ -512,7 +513,7 @@ do_generate(const struct opts *op)
 		flt_die("%s: tokenizer: %s", op->model, err);
 	bt.cap = B;
 	flt_recs_init(&bt.rec, B);
-	memrows_alloc(&mr, ec, B);
+	memrows_alloc(&mr, m, B);
 	if ((bt.tok = malloc((size_t)B * ec->txt_len * sizeof *bt.tok)) == NULL ||
 	    (bt.ntok = malloc((size_t)B * sizeof *bt.ntok)) == NULL)
 		flt_die("out of memory for a batch of %d", B);

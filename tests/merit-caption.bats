@@ -66,7 +66,11 @@ field() { ecg-dump -a "$1" | jq -c ".$2"; }
 	printf 'cap_d 16\ncap_depth 3\n' > bad.conf
 	run --separate-stderr merit-caption --init -m "$D/enc.safetensors" --config bad.conf -o x.safetensors
 	assert_failure 1
-	assert_equal "$stderr" "merit-caption: bad.conf: line 2: unknown key cap_depth (cap_d, cap_layers, cap_heads, cap_mlp)"
+	assert_equal "$stderr" "merit-caption: bad.conf: line 2: unknown key cap_depth (cap_d, cap_layers, cap_heads, cap_mlp, cap_memory)"
+	printf 'cap_memory all\n' > bad.conf
+	run --separate-stderr merit-caption --init -m "$D/enc.safetensors" --config bad.conf -o x.safetensors
+	assert_failure 1
+	assert_equal "$stderr" "merit-caption: bad.conf: line 1: cap_memory all is not leads or tokens"
 	printf 'cap_d 18\ncap_heads 4\n' > bad.conf
 	run --separate-stderr merit-caption --init -m "$D/enc.safetensors" --config bad.conf -o x.safetensors
 	assert_failure 1
@@ -164,6 +168,21 @@ for line in sys.stdin:
 	assert_failure 1
 	assert_regex "$stderr" "^merit-caption: mem.ecgz: record 1: field cap_mem was made by another encoder \(cap_enc [0-9a-f]{16}, the model's [0-9a-f]{16}\)$"
 	[ ! -e x.safetensors ]
+}
+
+@test "cap_memory tokens: the decoder attends to every encoder token" {
+	{ cat "$D/small.conf"; echo 'cap_memory = tokens'; } > tokens.conf
+	merit-caption --init -m "$D/enc.safetensors" --config tokens.conf --total-steps 6 --batch 8 \
+	    -o c0.safetensors 2>/dev/null
+	run merit-caption --info -m c0.safetensors
+	assert_line "cap.memory	tokens"
+	merit-caption --encode -m c0.safetensors --batch 8 "$D/t.ecgz" > e.ecgz
+	[ "$(field e.ecgz cap_mem.shape | head -n 1)" = "[240,32]" ]
+	merit-caption -m c0.safetensors -o a.safetensors "$D/t.ecgz" 2>/dev/null
+	merit-caption -m c0.safetensors -o b.safetensors e.ecgz 2>/dev/null
+	cmp a.safetensors b.safetensors
+	merit-caption --generate -m a.safetensors e.ecgz > g.ecgz
+	[ "$(ecg-dump -a g.ecgz | wc -l)" -eq 48 ]
 }
 
 @test "--no-ecg: the text-only baseline trains on tok alone and never touches cross-attention" {

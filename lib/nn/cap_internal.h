@@ -123,6 +123,7 @@ typedef struct {
 	NN_R *dx, *dlnf, *dlogits;      /* [T,d], [T,d], [T,vocab] */
 	NN_R *dln, *dqkv, *datty, *dxq, *dxkv, *dxatty, *dfc1, *dgel;
 	int32_t *ids, *tgt;             /* [T] input ids, targets (-1: not scored) */
+	double *rl;                     /* [T] loss of each row */
 	/* the last forward pass */
 	int B, Nb, ecg;                 /* records, positions (<= N) */
 	long ntok;
@@ -158,10 +159,12 @@ void cap_cross_backward(NN_R *dq, NN_R *dkv, const NN_R *dout, const NN_R *q, co
 			const NN_R *att, int B, int N, int M, int d, int H);
 /* Token cross-entropy: prob [T,V] = softmax(logits [T,V]) (may alias
  * logits), targets tgt [T] (-1: not scored); returns the mean over the
- * scored rows of -log prob[tgt] (0 if none), *count the scored rows.
+ * scored rows of -log prob[tgt] (0 if none), *count the scored rows; rl
+ * [T] scratch (each row's loss, summed in order).  The float build
+ * exponentiates with lib/nn's fast exp (relative error 3e-7).
  * Backward: dlogits += dl * (prob - onehot(tgt)) / count on scored rows. */
 double cap_xent_forward(NN_R *prob, const NN_R *logits, const int32_t *tgt, int T, int V,
-			long *count);
+			double *rl, long *count);
 void cap_xent_backward(NN_R *dlogits, const NN_R *prob, const int32_t *tgt, double dl,
 		       long count, int T, int V);
 /* x0 [T,d] = tok_emb[ids] + pos[t % N]; backward into both tables. */

@@ -56,9 +56,11 @@ attn_forward(R *out, R *att, const R *q, int qs, const R *k, const R *v, int ks,
 				R *p = P + (size_t)i * M, mx = -INFINITY, sum = 0;
 				int n = causal ? i + 1 : M;
 				for (int j = 0; j < n; j++) {
+					const R *kj = kb + (size_t)j * ks;
 					R s = 0;
+					#pragma omp simd reduction(+:s)
 					for (int c = 0; c < hd; c++)
-						s += qi[c] * kb[(size_t)j * ks + c];
+						s += qi[c] * kj[c];
 					p[j] = s * scale;
 					mx = p[j] > mx ? p[j] : mx;
 				}
@@ -72,9 +74,11 @@ attn_forward(R *out, R *att, const R *q, int qs, const R *k, const R *v, int ks,
 				for (int c = 0; c < hd; c++)
 					y[c] = 0;
 				for (int j = 0; j < n; j++) {
-					p[j] *= inv;
+					const R *vj = vb + (size_t)j * ks;
+					R pj = p[j] *= inv;
+					#pragma omp simd
 					for (int c = 0; c < hd; c++)
-						y[c] += p[j] * vb[(size_t)j * ks + c];
+						y[c] += pj * vj[c];
 				}
 			}
 		}
@@ -102,20 +106,24 @@ attn_backward(R *dq, R *dk, R *dv, const R *dout, const R *q, int qs, const R *k
 				R *dqi = dq + ((size_t)b * N + i) * qs + h * hd, dot = 0;
 				int n = causal ? i + 1 : M;
 				for (int j = 0; j < n; j++) {
-					R s = 0;
+					const R *vj = vb + (size_t)j * ks;
+					R *dvj = dvb + (size_t)j * ks, s = 0, pj = p[j];
+					#pragma omp simd reduction(+:s)
 					for (int c = 0; c < hd; c++) {
-						s += dy[c] * vb[(size_t)j * ks + c];
-						dvb[(size_t)j * ks + c] += p[j] * dy[c];
+						s += dy[c] * vj[c];
+						dvj[c] += pj * dy[c];
 					}
 					g[j] = s;
-					dot += p[j] * s;
+					dot += pj * s;
 				}
 				/* softmax backward: the gradient of the scaled scores */
 				for (int j = 0; j < n; j++) {
-					R gs = p[j] * (g[j] - dot) * scale;
+					const R *kj = kb + (size_t)j * ks;
+					R *dkj = dkb + (size_t)j * ks, gs = p[j] * (g[j] - dot) * scale;
+					#pragma omp simd
 					for (int c = 0; c < hd; c++) {
-						dqi[c] += gs * kb[(size_t)j * ks + c];
-						dkb[(size_t)j * ks + c] += gs * qi[c];
+						dqi[c] += gs * kj[c];
+						dkj[c] += gs * qi[c];
 					}
 				}
 			}
@@ -151,27 +159,43 @@ cap_cross_backward(R *dq, R *dkv, const R *dout, const R *q, const R *kv, const 
 
 /* ---- token cross-entropy ------------------------------------------------------ */
 
+#if NN_F32
+#define XEXP nn_expf_fast
+#else
+#define XEXP exp
+#endif
+
 double
-cap_xent_forward(R *prob, const R *logits, const int32_t *tgt, int T, int V, long *count)
+cap_xent_forward(R *prob, const R *logits, const int32_t *tgt, int T, int V, double *rl,
+		 long *count)
 {
-	double loss = 0;
-	long cnt = 0;
-	/* rows in order, so the sum does not depend on the thread count */
+	#pragma omp parallel for schedule(static)
 	for (int t = 0; t < T; t++) {
 		const R *z = logits + (size_t)t * V;
 		R *p = prob + (size_t)t * V, mx = -INFINITY;
 		for (int j = 0; j < V; j++)
 			mx = z[j] > mx ? z[j] : mx;
+		/* the target's logit first: prob may be logits */
+		R zt = tgt[t] >= 0 ? z[tgt[t]] : 0;
 		double sum = 0;
+		for (int j = 0; j < V; j++) {
+			R e = XEXP(z[j] - mx);
+			p[j] = e;
+			sum += e;
+		}
+		R inv = (R)(1 / sum);
 		for (int j = 0; j < V; j++)
-			sum += exp((double)(z[j] - mx));
+			p[j] *= inv;
+		rl[t] = tgt[t] >= 0 ? log(sum) - (double)(zt - mx) : 0;
+	}
+	/* rows in order, so the sum does not depend on the thread count */
+	double loss = 0;
+	long cnt = 0;
+	for (int t = 0; t < T; t++)
 		if (tgt[t] >= 0) {
-			loss += log(sum) - (double)(z[tgt[t]] - mx);
+			loss += rl[t];
 			cnt++;
 		}
-		for (int j = 0; j < V; j++)
-			p[j] = (R)(exp((double)(z[j] - mx)) / sum);
-	}
 	*count = cnt;
 	return cnt ? loss / cnt : 0;
 }
@@ -418,7 +442,8 @@ cap_net_new(cap_net **out, const mrt_cap_config *c, int maxB, int train)
 		acts_layout(n, n->amem);
 		n->ids = calloc(T, sizeof *n->ids);
 		n->tgt = calloc(T, sizeof *n->tgt);
-		if (!n->ids || !n->tgt)
+		n->rl = calloc(T, sizeof *n->rl);
+		if (!n->ids || !n->tgt || !n->rl)
 			goto fail;
 	}
 	*out = n;
@@ -439,6 +464,7 @@ cap_net_free(cap_net *n)
 	free(n->amem);
 	free(n->ids);
 	free(n->tgt);
+	free(n->rl);
 	free(n);
 }
 
@@ -519,7 +545,7 @@ cap_net_forward(cap_net *n, const R *mem, const int32_t *tok, int B, int ecg, do
 	}
 	nn_layernorm_forward(n->lnf, n->lnfm, n->lnfr, x, n->p.lnw, n->p.lnb, T, d);
 	nn_linear_forward(n->prob, n->lnf, n->p.headw, n->p.headb, T, d, c->vocab);
-	*loss = cap_xent_forward(n->prob, n->prob, n->tgt, T, c->vocab, &n->ntok);
+	*loss = cap_xent_forward(n->prob, n->prob, n->tgt, T, c->vocab, n->rl, &n->ntok);
 	return 0;
 }
 
@@ -604,6 +630,7 @@ mv(R *out, const R *in, const R *W, const R *b, int NI, int O)
 	for (int o = 0; o < O; o++) {
 		const R *w = W + (size_t)o * NI;
 		R s = 0;
+		#pragma omp simd reduction(+:s)
 		for (int i = 0; i < NI; i++)
 			s += w[i] * in[i];
 		out[o] = s + b[o];

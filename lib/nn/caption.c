@@ -36,7 +36,8 @@ struct mrt_cap_model {
 void
 mrt_cap_config_default(mrt_cap_config *cc, const mrt_nn_config *c)
 {
-	*cc = (mrt_cap_config){ 64, 2, 4, 256, c->txt_vocab, c->txt_len, c->leads, c->ecg_d };
+	*cc = (mrt_cap_config){ 64, 2, 4, 256, c->txt_vocab, c->txt_len, c->leads, c->ecg_d,
+				MRT_CAP_MEM_LEADS };
 }
 
 static int *
@@ -51,9 +52,15 @@ mrt_cap_config_set(mrt_cap_config *cc, const char *key, const char *value, char 
 {
 	int *ip = cap_key(cc, key);
 	char *end;
+	if (!strcmp(key, "cap_memory")) {
+		if (strcmp(value, "leads") && strcmp(value, "tokens"))
+			return mrt_errf(msg, cap, MRT_EINVAL, "cap_memory %s is not leads or tokens", value);
+		cc->memory = strcmp(value, "leads") ? MRT_CAP_MEM_TOKENS : MRT_CAP_MEM_LEADS;
+		return 0;
+	}
 	if (!ip)
-		return mrt_errf(msg, cap, MRT_ENOENT, "unknown key %s (cap_d, cap_layers, cap_heads, cap_mlp)",
-				key);
+		return mrt_errf(msg, cap, MRT_ENOENT, "unknown key %s (cap_d, cap_layers, cap_heads, "
+				"cap_mlp, cap_memory)", key);
 	errno = 0;
 	long v = strtol(value, &end, 10);
 	if (end == value || *end || errno || v < 1 || v > 1 << 16)
@@ -190,7 +197,7 @@ mrt_cap_create(mrt_cap_model **out, const char *enc_path, mrt_cap_config *cc, in
 	}
 	cc->vocab = ec->txt_vocab;
 	cc->len = ec->txt_len;
-	cc->mem = ec->leads;
+	cc->mem = cc->memory == MRT_CAP_MEM_TOKENS ? mrt_nn_npatch(ec) : ec->leads;
 	cc->mem_d = ec->ecg_d;
 	char why[256];
 	if ((rc = mrt_cap_config_check(cc, why, sizeof why))) {
@@ -316,7 +323,7 @@ mrt_cap_save(const mrt_cap_model *m, const char *path, const char *opath,
 	META("cap.heads", "%d", c->heads);
 	META("cap.mlp", "%d", c->mlp);
 	META("cap.ecg", "%d", m->ecg);
-	META("cap.memory", "%s", "leads");
+	META("cap.memory", "%s", c->memory == MRT_CAP_MEM_TOKENS ? "tokens" : "leads");
 	for (size_t i = 0; i < N_ENC_INTS; i++) {
 		snprintf(keys[nv], sizeof keys[nv], "enc.%s", enc_ints[i].key);
 		META(keys[nv], "%d", *(const int *)((const char *)ec + enc_ints[i].off));
@@ -411,12 +418,13 @@ configs_of(const mrt_st *st, const char *path, mrt_nn_config *ec, mrt_cap_config
 	    (rc = nn_st_meta_int(st, path, "cap.mlp", &cc->mlp, err, cap)) ||
 	    (rc = nn_st_meta_int(st, path, "cap.ecg", ecg, err, cap)))
 		return rc;
-	if (!mem || strcmp(mem, "leads"))
-		return mrt_errf(err, cap, MRT_EFORMAT, "%s: cap.memory %s is not leads", path,
+	if (!mem || (strcmp(mem, "leads") && strcmp(mem, "tokens")))
+		return mrt_errf(err, cap, MRT_EFORMAT, "%s: cap.memory %s is not leads or tokens", path,
 				mem ? mem : "absent");
+	cc->memory = strcmp(mem, "leads") ? MRT_CAP_MEM_TOKENS : MRT_CAP_MEM_LEADS;
 	cc->vocab = ec->txt_vocab;
 	cc->len = ec->txt_len;
-	cc->mem = ec->leads;
+	cc->mem = cc->memory == MRT_CAP_MEM_TOKENS ? mrt_nn_npatch(ec) : ec->leads;
 	cc->mem_d = ec->ecg_d;
 	if (mrt_cap_config_check(cc, why, sizeof why))
 		return mrt_errf(err, cap, MRT_ESHAPE, "%s: inconsistent decoder config: %s", path, why);
@@ -550,8 +558,11 @@ mrt_cap_encode(mrt_cap_model *m, const float *sig, const uint8_t *missing, int B
 	if (B < 1 || B > m->maxB)
 		return mrt_errf(m->err, sizeof m->err, MRT_EINVAL, "encode: batch of %d (largest %d)", B,
 				m->maxB);
-	if (mrt_nn_encode_tokens(m->enc, sig, missing, B, m->etok))
+	if (mrt_nn_encode_tokens(m->enc, sig, missing, B,
+				 m->net->c.memory == MRT_CAP_MEM_TOKENS ? mem : m->etok))
 		return mrt_errf(m->err, sizeof m->err, MRT_ENOMEM, "%s", mrt_nn_errmsg(m->enc));
+	if (m->net->c.memory == MRT_CAP_MEM_TOKENS)
+		return 0;
 	/* mean over time of each lead's tokens, in double, in a fixed order */
 	for (int b = 0; b < B; b++)
 		for (int l = 0; l < ec->leads; l++)

@@ -104,7 +104,7 @@ test_cross(void)
 enum { T = 7, V = 9 };
 
 typedef struct {
-	double *z, *p;
+	double *z, *p, rl[T];
 	int32_t tgt[T];
 	long cnt;
 } xctx;
@@ -113,7 +113,7 @@ static double
 xent_loss(void *p)
 {
 	xctx *c = p;
-	return cap_xent_forward_d(c->p, c->z, c->tgt, T, V, &c->cnt);
+	return cap_xent_forward_d(c->p, c->z, c->tgt, T, V, c->rl, &c->cnt);
 }
 
 static void
@@ -169,7 +169,7 @@ test_embed(void)
 
 /* ---- the whole decoder --------------------------------------------------------------- */
 
-static const mrt_cap_config tiny = { 8, 2, 2, 12, 11, 6, 3, 5 };
+static const mrt_cap_config tiny = { 8, 2, 2, 12, 11, 6, 3, 5, MRT_CAP_MEM_LEADS };
 enum { NB = 2 };
 
 typedef struct {

@@ -31,8 +31,10 @@ CAPTION_BEAM   ?= 3
 CAPTION_CONFIG ?= pipelines/caption.conf
 CAPTION_MODELS  = $(DEMO_MODELS) text
 CAPTION_DIR     = $(DEMO_DIR)/caption
-# the text-only baseline reads DEMO_MAIN's checkpoint for its tokenizer only
+# the text-only baseline reads DEMO_MAIN's checkpoint for its tokenizer
+# only, and the records without a stored memory
 caption_enc     = $(DEMO_DIR)/$(if $(filter text,$(1)),$(DEMO_MAIN),$(1))/model.safetensors
+caption_in      = $(CAPTION_DIR)/$(if $(filter text,$(1)),$(2).ecgz,$(1)/$(2).mem.ecgz)
 
 $(CAPTION_DIR)/train.ecgz: $(DEMO_DIR)/pretrain.tok.ecgz $(call merit_tools,ecg-shuffle ecg-head)
 	@mkdir -p $(@D)
@@ -61,19 +63,19 @@ $(CAPTION_DIR)/$(1)/init.safetensors: $(call caption_enc,$(1)) $(CAPTION_DIR)/tr
 $(CAPTION_DIR)/$(1)/%.mem.ecgz: $(CAPTION_DIR)/%.ecgz $(CAPTION_DIR)/$(1)/init.safetensors $(call merit_tools,merit-caption)
 	@echo "caption: $(1): the encoder's memory of the $$* records"
 	$(MERIT_BIN)/merit-caption --encode -m $(CAPTION_DIR)/$(1)/init.safetensors --batch $(CAPTION_BATCH) $$< > $$@
-$(CAPTION_DIR)/$(1)/model.safetensors: $(CAPTION_DIR)/$(1)/init.safetensors $(CAPTION_DIR)/$(1)/train.mem.ecgz $(call merit_tools,merit-caption ecg-shuffle)
+$(CAPTION_DIR)/$(1)/model.safetensors: $(CAPTION_DIR)/$(1)/init.safetensors $(call caption_in,$(1),train) $(call merit_tools,merit-caption ecg-shuffle)
 	@echo "caption: $(1): training, $(CAPTION_EPOCHS) epochs"
 	rm -f $(CAPTION_DIR)/$(1)/log.jsonl
 	prev=$$<; for e in $$$$(seq 1 $(CAPTION_EPOCHS)); do \
-	    $(MERIT_BIN)/ecg-shuffle -s $$$$(( $(DEMO_SEED) * 1000 + e )) $(CAPTION_DIR)/$(1)/train.mem.ecgz | \
+	    $(MERIT_BIN)/ecg-shuffle -s $$$$(( $(DEMO_SEED) * 1000 + e )) $(call caption_in,$(1),train) | \
 	    $(MERIT_BIN)/merit-caption -m $$$$prev -o $(CAPTION_DIR)/$(1)/epoch-$$$$e.safetensors \
 	        --log $(CAPTION_DIR)/$(1)/log.jsonl; \
 	    prev=$(CAPTION_DIR)/$(1)/epoch-$$$$e.safetensors; done; \
 	cp $$$$prev $$@
-$(CAPTION_DIR)/$(1)/gen.ecgz: $(CAPTION_DIR)/$(1)/model.safetensors $(CAPTION_DIR)/$(1)/test.mem.ecgz $(call merit_tools,merit-caption)
+$(CAPTION_DIR)/$(1)/gen.ecgz: $(CAPTION_DIR)/$(1)/model.safetensors $(call caption_in,$(1),test) $(call merit_tools,merit-caption)
 	@echo "caption: $(1): generating the test reports"
 	$(MERIT_BIN)/merit-caption --generate -m $$< --beam $(CAPTION_BEAM) --batch $(CAPTION_BATCH) \
-	    $(CAPTION_DIR)/$(1)/test.mem.ecgz > $$@
+	    $(call caption_in,$(1),test) > $$@
 $(CAPTION_DIR)/$(1)/scores.json: $(CAPTION_DIR)/$(1)/gen.ecgz $(call merit_tools,merit-eval)
 	@echo "caption: $(1): scoring"
 	$(MERIT_BIN)/merit-eval generate -N $(1) -B $(DEMO_BOOT) -S $(DEMO_SEED) \

@@ -26,7 +26,7 @@ CAPTION_TRAIN  ?= 3000
 CAPTION_TEST   ?= 600
 CAPTION_EPOCHS ?= 4
 CAPTION_BATCH  ?= 32
-CAPTION_LR     ?= 2e-3
+CAPTION_LR     ?= 3e-3
 CAPTION_BEAM   ?= 3
 CAPTION_CONFIG ?= pipelines/caption.conf
 CAPTION_MODELS  = $(DEMO_MODELS) text
@@ -99,5 +99,5 @@ demo-caption: deps
 	@$(MAKE) --no-print-directory $(CAPTION_DIR)/table.txt $(CAPTION_DIR)/examples.txt
 	@cat $(CAPTION_DIR)/table.txt $(CAPTION_DIR)/examples.txt
 demo-caption-small:
-	@$(MAKE) --no-print-directory $(demo_small_vars) CAPTION_TRAIN=0 CAPTION_TEST=0 \
+	@$(MAKE) --no-print-directory $(demo_small_vars) CAPTION_TRAIN=0 CAPTION_TEST=0 CAPTION_EPOCHS=8 \
 	    CAPTION_BATCH=16 demo-caption

@@ -133,8 +133,8 @@ out:
 
 /* ---- reading -------------------------------------------------------------- */
 
-static int
-meta_int(const mrt_st *st, const char *path, const char *key, int *v, char *err, size_t cap)
+int
+nn_st_meta_int(const mrt_st *st, const char *path, const char *key, int *v, char *err, size_t cap)
 {
 	const char *s = mrt_st_meta(st, key);
 	char *end;
@@ -202,19 +202,19 @@ config_of(const mrt_st *st, const char *path, mrt_nn_config *c, char *err, size_
 	if (!fmt || strcmp(fmt, MRT_NN_FORMAT))
 		return mrt_errf(err, cap, MRT_EFORMAT, "%s: not a merit checkpoint (format %s)", path,
 			     fmt ? fmt : "absent");
-	if (!ver || (rc = meta_int(st, path, "version", &v, err, cap)))
+	if (!ver || (rc = nn_st_meta_int(st, path, "version", &v, err, cap)))
 		return ver ? rc : mrt_errf(err, cap, MRT_ENOENT, "%s: metadata has no version", path);
 	if (v > MRT_NN_VERSION)
 		return mrt_errf(err, cap, MRT_EVERSION, "%s: checkpoint version %d is newer than %d",
 			     path, v, MRT_NN_VERSION);
 	snprintf(c->preset, sizeof c->preset, "%s", ps ? ps : "");
-	if ((rc = meta_int(st, path, "ecg.heads", &c->ecg_heads, err, cap)) ||
-	    (rc = meta_int(st, path, "dec.heads", &c->dec_heads, err, cap)) ||
-	    (rc = meta_int(st, path, "txt.heads", &c->txt_heads, err, cap)) ||
-	    (rc = meta_int(st, path, "fs", &c->fs, err, cap)) ||
-	    (rc = meta_int(st, path, "samples", &c->samples, err, cap)) ||
-	    (rc = meta_int(st, path, "patch", &c->patch, err, cap)) ||
-	    (rc = meta_int(st, path, "max_len", &c->txt_len, err, cap)))
+	if ((rc = nn_st_meta_int(st, path, "ecg.heads", &c->ecg_heads, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "dec.heads", &c->dec_heads, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "txt.heads", &c->txt_heads, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "fs", &c->fs, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "samples", &c->samples, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "patch", &c->patch, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "max_len", &c->txt_len, err, cap)))
 		return rc;
 	char *end;
 	if (!mr)
@@ -336,8 +336,8 @@ meta_copy(void *ctx, const char *key, const char *value)
 	return nn_meta_add(ctx, key, value);
 }
 
-static long
-meta_step(const mrt_st *st)
+long
+nn_st_meta_step(const mrt_st *st)
 {
 	const char *s = mrt_st_meta(st, "step");
 	char *end;
@@ -388,11 +388,11 @@ mrt_nn_load(mrt_nn_model *m, const char *wpath, const char *opath, char *err, si
 	if ((rc = mrt_st_meta_each(st, meta_copy, &meta)))
 		goto out;
 	memcpy(n->pmem, p, total * sizeof *p);
-	m->step = meta_step(st);
+	m->step = nn_st_meta_step(st);
 	if (opath) {
 		memcpy(m->m, mm, total * sizeof *mm);
 		memcpy(m->v, vv, total * sizeof *vv);
-		m->step = meta_step(so);
+		m->step = nn_st_meta_step(so);
 	}
 	snprintf(n->c.preset, sizeof n->c.preset, "%s", c.preset);
 	n->c.fs = c.fs;

@@ -175,6 +175,18 @@ mrt_nn_encode_ecg(mrt_nn_model *m, const float *sig, const uint8_t *missing, int
 }
 
 int
+mrt_nn_encode_tokens(mrt_nn_model *m, const float *sig, const uint8_t *missing, int B,
+		     float *tok)
+{
+	int rc = nn_net_encode_ecg_f(m->net, sig, missing, B, NULL, NULL);
+	if (rc)
+		return mrt_errf(m->err, sizeof m->err, rc, "encode: batch of %d (largest %d) or out of memory", B,
+			    m->net->maxB);
+	memcpy(tok, m->net->ie.lnf, (size_t)B * m->net->np * m->net->c.ecg_d * sizeof *tok);
+	return 0;
+}
+
+int
 mrt_nn_encode_text(mrt_nn_model *m, const int32_t *tok, int B, float *t)
 {
 	int rc = nn_net_encode_text_f(m->net, tok, B, t);

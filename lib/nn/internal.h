@@ -147,6 +147,27 @@ typedef struct {
 int nn_meta_add(nn_meta *l, const char *key, const char *value);
 void nn_meta_clear(nn_meta *l);
 
+/* optim.c: lib/nn's AdamW (PyTorch's, MODEL.md) for the MERIT model and
+ * the caption decoder.  nn_sumsq sums squares in a fixed order whatever
+ * the thread count; nn_adamw_setup takes the constants of step t
+ * (1-based) at learning rate lr with the clipping factor of gradient norm
+ * norm; nn_adamw_update updates n parameters, with weight decay if decay. */
+typedef struct {
+	float b1, b2, stepsz, sbc2, eps, decay, coef;
+} nn_adamw;
+double nn_sumsq(const float *g, size_t n);
+void nn_adamw_setup(nn_adamw *a, const mrt_nn_hparams *hp, double lr, long t, double norm);
+void nn_adamw_update(const nn_adamw *a, float *p, const float *g, float *m, float *v, size_t n,
+		     int decay);
+
+/* checkpoint.c, for caption.c too: the metadata value key of st as an
+ * integer in [0, INT32_MAX] (MRT_ENOENT, MRT_EFORMAT with a message naming
+ * path); the step (0 if absent or bad). */
+struct mrt_st;
+int nn_st_meta_int(const struct mrt_st *st, const char *path, const char *key, int *v, char *err,
+		   size_t cap);
+long nn_st_meta_step(const struct mrt_st *st);
+
 /* The handle behind mrt_nn_model: the float network, its Adam moments. */
 struct mrt_nn_model {
 	nn_net_f *net;

@@ -163,6 +163,10 @@ int mrt_nn_train_step(mrt_nn_model *m, const mrt_nn_batch *b, const mrt_nn_hpara
  * MRT_EINVAL for a record with no present lead. */
 int mrt_nn_encode_ecg(mrt_nn_model *m, const float *sig, const uint8_t *missing, int B,
 		      float *h, float *e);
+/* The encoder's final tokens (after ecg.ln), all patches visible: tok
+ * [B, npatch, ecg_d], token lead*nt + t (the caption decoder's input). */
+int mrt_nn_encode_tokens(mrt_nn_model *m, const float *sig, const uint8_t *missing, int B,
+			 float *tok);
 /* Report embeddings t [B, proj], L2-normalised.  tok [B, txt_len]. */
 int mrt_nn_encode_text(mrt_nn_model *m, const int32_t *tok, int B, float *t);
 /* Masked reconstruction for pictures: with visible tokens vis [B, nvis],

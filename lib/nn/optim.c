@@ -2,6 +2,8 @@
  * optim.c: the training step of nn.h: forward, backward, global-norm
  * gradient clipping and AdamW (as PyTorch, MODEL.md) over the flat
  * parameter block, tensor by tensor for the weight decay and the branches.
+ * nn_sumsq, nn_adamw_setup and nn_adamw_update are also the caption
+ * decoder's (caption.c).
  */
 #include <math.h>
 #include <string.h>
@@ -10,9 +12,8 @@
 #include "nn/internal.h"
 #include "nn/dp.h"
 
-/* Sum of squares in a fixed order whatever the thread count. */
-static double
-sumsq(const float *g, size_t n)
+double
+nn_sumsq(const float *g, size_t n)
 {
 	enum { CHUNKS = 64 };
 	double part[CHUNKS];
@@ -31,13 +32,44 @@ sumsq(const float *g, size_t n)
 	return s;
 }
 
+void
+nn_adamw_setup(nn_adamw *a, const mrt_nn_hparams *hp, double lr, long t, double norm)
+{
+	double bc1 = 1 - pow(hp->beta1, (double)t), bc2 = 1 - pow(hp->beta2, (double)t);
+	a->coef = 1;
+	if (hp->clip > 0 && hp->clip / (norm + 1e-6) < 1)
+		a->coef = (float)(hp->clip / (norm + 1e-6));
+	a->b1 = (float)hp->beta1;
+	a->b2 = (float)hp->beta2;
+	a->stepsz = (float)(lr / bc1);
+	a->sbc2 = (float)sqrt(bc2);
+	a->eps = (float)hp->eps;
+	a->decay = (float)(1 - lr * hp->wd);
+}
+
+void
+nn_adamw_update(const nn_adamw *a, float *p, const float *g, float *mm, float *vv, size_t n,
+		int decay)
+{
+	float b1 = a->b1, b2 = a->b2, coef = a->coef, stepsz = a->stepsz, sbc2 = a->sbc2;
+	float eps = a->eps, dk = decay ? a->decay : 1;
+	#pragma omp parallel for schedule(static) if (n > 65536)
+	for (size_t j = 0; j < n; j++) {
+		float gj = g[j] * coef;
+		mm[j] = b1 * mm[j] + (1 - b1) * gj;
+		vv[j] = b2 * vv[j] + (1 - b2) * gj * gj;
+		p[j] *= dk;
+		p[j] -= stepsz * mm[j] / (sqrtf(vv[j]) / sbc2 + eps);
+	}
+}
+
 /* Clip and AdamW from the gradient block, l's loss already set; MRT_ENUM
  * (nothing changed) for a non-finite loss or gradient. */
 static int
 update(mrt_nn_model *m, const mrt_nn_hparams *hp, mrt_nn_losses *l, mrt_nn_losses *out)
 {
 	nn_net_f *n = m->net;
-	double norm = sqrt(sumsq(n->gmem, n->tab.total));
+	double norm = sqrt(nn_sumsq(n->gmem, n->tab.total));
 	l->grad_norm = norm;
 	l->lr = mrt_nn_lr(hp, m->step);
 	if (out)
@@ -46,30 +78,15 @@ update(mrt_nn_model *m, const mrt_nn_hparams *hp, mrt_nn_losses *l, mrt_nn_losse
 		return mrt_errf(m->err, sizeof m->err, MRT_ENUM, "non-finite loss at step %ld", m->step);
 	if (!isfinite(norm))
 		return mrt_errf(m->err, sizeof m->err, MRT_ENUM, "non-finite gradient at step %ld", m->step);
-	float coef = 1;
-	if (hp->clip > 0 && hp->clip / (norm + 1e-6) < 1)
-		coef = (float)(hp->clip / (norm + 1e-6));
-	long t = m->step + 1;
-	double bc1 = 1 - pow(hp->beta1, (double)t), bc2 = 1 - pow(hp->beta2, (double)t);
-	float b1 = (float)hp->beta1, b2 = (float)hp->beta2;
-	float stepsz = (float)(l->lr / bc1), sbc2 = (float)sqrt(bc2), eps = (float)hp->eps;
-	float decay = (float)(1 - l->lr * hp->wd);
+	nn_adamw a;
+	nn_adamw_setup(&a, hp, l->lr, m->step + 1, norm);
 	for (size_t i = 0; i < n->tab.n; i++) {
 		const nn_entry *e = &n->tab.e[i];
 		if ((e->branch == NN_REC && hp->lambda_rec == 0) ||
 		    (e->branch == NN_CMA && hp->lambda_cma == 0) || e->fixed)
 			continue;
-		float *p = n->pmem + e->off, *g = n->gmem + e->off;
-		float *mm = m->m + e->off, *vv = m->v + e->off;
-		float dk = e->decay ? decay : 1;
-		#pragma omp parallel for schedule(static) if (e->n > 65536)
-		for (size_t j = 0; j < e->n; j++) {
-			float gj = g[j] * coef;
-			mm[j] = b1 * mm[j] + (1 - b1) * gj;
-			vv[j] = b2 * vv[j] + (1 - b2) * gj * gj;
-			p[j] *= dk;
-			p[j] -= stepsz * mm[j] / (sqrtf(vv[j]) / sbc2 + eps);
-		}
+		nn_adamw_update(&a, n->pmem + e->off, n->gmem + e->off, m->m + e->off,
+				m->v + e->off, e->n, e->decay);
 	}
 	m->step++;
 	return 0;

@@ -31,12 +31,14 @@ OBJ := build/$(VARIANT)
 # (messages, exit, outputs) are linked into each filter and kept out of
 # the library, whose functions never print or exit.  lib/README gives
 # the layering; `make lint` checks it.
-LIB_SRC     := $(filter-out lib/cli/% lib/nn/model.c,$(wildcard lib/*/*.c))
+LIB_SRC     := $(filter-out lib/cli/% lib/nn/model.c lib/nn/cap_net.c,$(wildcard lib/*/*.c))
 # lib/nn/model.c (the layers and the model) is compiled twice, by its own
 # rule below: -DNN_REAL=float into model_f32.o, the model, and
 # -DNN_REAL=double into model_f64.o, the reference of the gradient tests.
 NN_MODEL    := $(OBJ)/lib/nn/model_f32.o $(OBJ)/lib/nn/model_f64.o
-LIB_OBJ     := $(LIB_SRC:lib/%.c=$(OBJ)/lib/%.o) $(NN_MODEL)
+# lib/nn/cap_net.c (the caption decoder's layers) likewise, for its tests.
+NN_CAP      := $(OBJ)/lib/nn/cap_net_f32.o $(OBJ)/lib/nn/cap_net_f64.o
+LIB_OBJ     := $(LIB_SRC:lib/%.c=$(OBJ)/lib/%.o) $(NN_MODEL) $(NN_CAP)
 LIBA        := $(OBJ)/libmerit.a
 CLI_SRC     := $(wildcard lib/cli/*.c)
 FLT_OBJ     := $(CLI_SRC:lib/%.c=$(OBJ)/lib/%.o)
@@ -75,6 +77,11 @@ $(OBJ)/lib/nn/model_f64.o: NN_FLAGS = -DNN_REAL=double
 $(NN_MODEL): lib/nn/model.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) $(NN_FLAGS) -c -o $@ $<
+$(OBJ)/lib/nn/cap_net_f32.o: NN_FLAGS = -DNN_REAL=float
+$(OBJ)/lib/nn/cap_net_f64.o: NN_FLAGS = -DNN_REAL=double
+$(NN_CAP): lib/nn/cap_net.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) $(NN_FLAGS) -c -o $@ $<
 
 $(LIBA): $(LIB_OBJ)
 	rm -f $@
@@ -96,6 +103,11 @@ $(BIN)/$(1): $(patsubst filters/$(1)/%.c,$(OBJ)/filters/$(1)/%.o,$(wildcard filt
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBA) $$(LDLIBS_PKG) $$(LDLIBS)
 endef
 $(foreach d,$(FILTER_D:filters/%=%),$(eval $(call folder_filter,$(d))))
+
+# merit-step is an MPI program (filters/merit-step/mpi.c): compiled and
+# linked by Open MPI's mpicc; without mpirun it runs as one process.
+MPICC ?= mpicc
+$(OBJ)/filters/merit-step/%.o $(BIN)/merit-step: private CC = $(MPICC)
 
 $(OBJ)/tests/%: tests/unit/%.c $(LIBA) | $(OBJ)/tests
 	$(CC) $(CPPFLAGS) $(CPPFLAGS_PKG) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_PKG) $(LDLIBS)
@@ -205,5 +217,5 @@ ifneq ($(HAVE_FUZZ_CC),)
 check: fuzz-smoke
 endif
 
--include $(wildcard pipelines/*.mk)
+-include $(filter-out pipelines/caption.mk,$(wildcard pipelines/*.mk)) pipelines/caption.mk
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -5,7 +5,9 @@
 # initialised merit-s checkpoint, against the PyTorch reference's embed mode
 # (../shared/bench/merit_ref.py: the encoder alone on tensors already in
 # memory, batch 64) on the same threads; medians of BENCH_RUNS interleaved
-# runs (A B A B ...); also --text on the same records and peak RSS.
+# runs (A B A B ...); also --text on the same records, peak RSS, and lead
+# I alone (--leads I: 20 tokens a record instead of 240) and the limb leads
+# (120), with their speed-up over 12 leads.
 # PyTorch runs when /usr/bin/python3 imports torch, unless MERIT_BENCH_TORCH=0.
 set -euo pipefail
 : "${BENCH_RUNS:=5}" "${MERIT_THREADS:=2}" "${BENCH_ENCODE_RECORDS:=384}"
@@ -40,9 +42,11 @@ torch_embed() {
 		grep -o '"samples_per_s": [0-9.e+-]*' | awk '{print $2}' >> "$2"
 }
 
-: > "$dir/a"; : > "$dir/b"; : > "$dir/ta"; : > "$dir/tb"
+: > "$dir/a"; : > "$dir/b"; : > "$dir/ta"; : > "$dir/tb"; : > "$dir/l1"; : > "$dir/l6"
 for i in $(seq "$BENCH_RUNS"); do
 	encode "$dir/a"
+	encode "$dir/l1" --leads I
+	encode "$dir/l6" --leads limb
 	[ $torch = 1 ] && torch_embed embed "$dir/b"
 	encode "$dir/ta" --text
 	[ $torch = 1 ] && torch_embed text "$dir/tb"
@@ -51,6 +55,9 @@ a=$(awk '{print $1}' "$dir/a" | median); ra=$(awk '{print $2}' "$dir/a" | median
 ta=$(awk '{print $1}' "$dir/ta" | median)
 printf 'ecg-encode         : %7.2f records/s  peak RSS %4d MiB\n' "$a" $((ra / 1024))
 printf 'ecg-encode --text  : %7.1f records/s\n' "$ta"
+l1=$(awk '{print $1}' "$dir/l1" | median); l6=$(awk '{print $1}' "$dir/l6" | median)
+printf 'ecg-encode --leads I   : %7.2f records/s (%.2fx the 12 leads)\n' "$l1" "$(echo "$l1 / $a" | bc -l)"
+printf 'ecg-encode --leads limb: %7.2f records/s (%.2fx the 12 leads)\n' "$l6" "$(echo "$l6 / $a" | bc -l)"
 if [ $torch = 1 ]; then
 	b=$(median < "$dir/b"); tb=$(median < "$dir/tb")
 	printf 'PyTorch embed      : %7.2f samples/s (encoder only, batch 64)\n' "$b"

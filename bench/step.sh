@@ -10,14 +10,10 @@ set -euo pipefail
 : "${BENCH_RUNS:=3}" "${MERIT_THREADS:=2}" "${BENCH_STEPS:=8}"
 ref=${MERIT_ROOT:-.}/../shared/bench/merit_ref.py
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. "$(dirname "$0")/merit-s.bash"
 
 n=$((64 * BENCH_STEPS))
-ecg-synth -n "$n" --fs 100 -s 1 > "$dir/s.ecgz"
-txt-tokenize --learn 4096 -o "$dir/v.txt" "$dir/s.ecgz" 2>/dev/null || true
-txt-tokenize -v "$dir/v.txt" "$dir/s.ecgz" | ecg-mask -s 1 > "$dir/t.ecgz"
-merit-step --init --preset merit-s --vocab "$dir/v.txt" --total-steps 1000 --warmup 10 \
-    -o "$dir/ck.safetensors" 2>/dev/null
+merit_s_stream "$dir" "$n"
 
 torch=0
 if /usr/bin/python3 -c 'import torch' 2>/dev/null && [ -f "$ref" ]; then torch=1; fi

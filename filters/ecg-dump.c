@@ -110,7 +110,7 @@ static void
 put_key(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	int plain = !(n >= 5 && memcmp(s, "$str:", 5) == 0) && !memchr(s, 0, n) &&
+	int plain = !(n >= 5 && memcmp(s, "$str:", 5) == 0) && !(n && memchr(s, 0, n)) &&
 	    !(n == 4 && (memcmp(s, "$str", 4) == 0 || memcmp(s, "$bin", 4) == 0));
 	for (size_t i = 0, k; plain && i < n; i += k)
 		plain = (k = utf8_len(p + i, n - i)) != 0;

@@ -1,10 +1,13 @@
 /*
  * ecg-encode: embeddings of a checkpoint for each record of a stream.
  *
- *   ecg-encode -m CKPT [-f] [-o file] [--batch N] [--threads N] [--text | --recon] [file]
+ *   ecg-encode -m CKPT [-f] [-o file] [--batch N] [--threads N] [--leads SET]
+ *              [--text | --recon] [file]
  *
  * Adds `h` (float32 [ecg_d], the pooled encoder feature) and `e` (float32
- * [proj], L2-normalised), all patches visible (MODEL.md); with --text
+ * [proj], L2-normalised), every patch of the present leads visible: a lead
+ * is present unless the record's `missing` lists it or --leads leaves it
+ * out, and the encoder sees only present leads' tokens; with --text
  * instead `t` (float32 [proj], L2-normalised) from the record's `tok`;
  * with --recon also `xn` and `recon` (float32 [leads, samples]: the
  * lead-normalised input and the decoder's output from the record's
@@ -21,16 +24,18 @@
  * products have hundreds of rows per record and agree), e = ecg.proj(h)
  * is computed by mrt_nn_encode_ecg per record in double, and reports go
  * through the text tower one at a time (it is cheap next to the ECG
- * encoder).
+ * encoder).  Records with different present leads share a batch: the
+ * library groups them by their count of present leads (nn.h).
  */
 #include <getopt.h>
 
 #include "cli/filter.h"
+#include "ecg/leads.h"
 #include "nn/batch.h"
 #include "nn/nn.h"
 
 #define USAGE "ecg-encode -m checkpoint [-f] [-o file] [--batch N] [--threads N] " \
-	"[--text | --recon] [file]"
+	"[--leads set] [--text | --recon] [file]"
 
 enum mode { ECG, TEXT, RECON };
 
@@ -38,7 +43,53 @@ struct opts {
 	const char *ckpt, *out, *in;
 	int batch, threads, force;
 	enum mode mode;
+	uint8_t keep[MRT_LEADS_N];      /* --leads: 1 = lead kept (all by default) */
+	int subset;                     /* --leads given */
 };
+
+#define LEAD_SETS "I, II, III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6; " \
+	"limb, chest; 1, 2, 3, 4, 6, 12"
+
+/*
+ * --leads: a comma-separated list of lead names (any spelling ecg-ingest
+ * knows) and sets: limb (I-aVF), chest (V1-V6), and the reduced-lead sets
+ * by size, those of the PhysioNet/CinC Challenge 2021 (2: I, II; 3: I, II,
+ * V2; 4: I, II, III, V2; 6: the limb leads; 12) and 1: lead I.
+ */
+static int
+add_leads(const char *arg, uint8_t *keep)
+{
+	static const struct { const char *name, *leads; } sets[] = {
+		{ "limb", "I,II,III,aVR,aVL,aVF" }, { "chest", "V1,V2,V3,V4,V5,V6" },
+		{ "1", "I" }, { "2", "I,II" }, { "3", "I,II,V2" }, { "4", "I,II,III,V2" },
+		{ "6", "limb" }, { "12", "limb,chest" },
+	};
+	char buf[256], *save = NULL;
+	int n = 0;
+	if (strlen(arg) >= sizeof buf)
+		flt_die("--leads: list too long");
+	strcpy(buf, arg);
+	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		int l = mrt_leads_index(t), set = 0;
+		for (size_t i = 0; i < sizeof sets / sizeof *sets && !set; i++)
+			if (strcmp(t, sets[i].name) == 0)
+				set = add_leads(sets[i].leads, keep);
+		if (!set && l < 0)
+			flt_die("--leads: %s is not a standard lead (%s)", t, LEAD_SETS);
+		if (!set)
+			keep[l] = 1;
+		n++;
+	}
+	return n;
+}
+
+static void
+parse_leads(const char *arg, uint8_t *keep)
+{
+	memset(keep, 0, MRT_LEADS_N);
+	if (add_leads(arg, keep) == 0)
+		flt_die("--leads: no lead given (%s)", LEAD_SETS);
+}
 
 /* The records of one batch as msgpack bytes, and the model's inputs and outputs. */
 struct batch {
@@ -48,6 +99,12 @@ struct batch {
 	float *sig, *h, *e, *t, *xn, *recon;
 	uint8_t *missing;
 	int32_t *vis, *tok;
+	/* --recon: visible tokens per record, and one group of records with
+	 * the same count (inputs and outputs) */
+	int *nv, *gidx;
+	float *gsig, *gxn, *grecon;
+	uint8_t *gmiss;
+	int32_t *gvis;
 };
 
 /* file scope: reachable when flt_die() exits */
@@ -83,6 +140,13 @@ batch_alloc(struct batch *b, const mrt_nn_config *c, int cap, enum mode mode)
 		b->vis = xmalloc(B * mrt_nn_nvis(c) * sizeof *b->vis);
 		b->xn = xmalloc(B * LS * sizeof *b->xn);
 		b->recon = xmalloc(B * LS * sizeof *b->recon);
+		b->nv = xmalloc(B * sizeof *b->nv);
+		b->gidx = xmalloc(B * sizeof *b->gidx);
+		b->gsig = xmalloc(B * LS * sizeof *b->gsig);
+		b->gxn = xmalloc(B * LS * sizeof *b->gxn);
+		b->grecon = xmalloc(B * LS * sizeof *b->grecon);
+		b->gmiss = xmalloc(B * c->leads);
+		b->gvis = xmalloc(B * mrt_nn_nvis(c) * sizeof *b->gvis);
 	}
 }
 
@@ -100,6 +164,13 @@ batch_free(struct batch *b)
 	free(b->missing);
 	free(b->vis);
 	free(b->tok);
+	free(b->nv);
+	free(b->gidx);
+	free(b->gsig);
+	free(b->gxn);
+	free(b->grecon);
+	free(b->gmiss);
+	free(b->gvis);
 	memset(b, 0, sizeof *b);
 }
 
@@ -137,14 +208,58 @@ batch_row(struct batch *b, int i, const msgpack_object *rec, const mrt_nn_config
 	if (op->mode == TEXT)
 		e = mrt_batch_tokens(rec, c, b->tok + (size_t)i * c->txt_len, err, sizeof err);
 	else {
-		e = mrt_batch_signal(rec, c, b->sig + i * LS, b->missing + (size_t)i * c->leads,
-		    err, sizeof err);
+		uint8_t *ms = b->missing + (size_t)i * c->leads, drop[MRT_LEADS_N];
+		int k = 0;
+		e = mrt_batch_signal(rec, c, b->sig + i * LS, ms, err, sizeof err);
+		/* the mask's visible patches on the leads --leads drops are not
+		 * shown to the model: a reconstruction from the subset */
+		for (int l = 0; e == 0 && op->subset && l < c->leads; l++)
+			drop[l] = !op->keep[l] && !ms[l];
 		if (e == 0 && op->mode == RECON)
-			e = mrt_batch_visible(rec, c, b->missing + (size_t)i * c->leads,
-			    b->vis + (size_t)i * mrt_nn_nvis(c), err, sizeof err);
+			e = mrt_batch_visible_kept(rec, c, ms, op->subset ? drop : NULL,
+			    b->vis + (size_t)i * mrt_nn_nvis(c), &b->nv[i], err, sizeof err);
+		for (int l = 0; e == 0 && l < c->leads; l++)
+			k += (ms[l] |= op->subset && !op->keep[l]) == 0;
+		if (e == 0 && k == 0)
+			flt_die_rec(r, op->in, "no lead to encode: %s", op->subset ?
+			    "every lead of --leads is missing" : "every lead is missing");
 	}
 	if (e != 0)
 		flt_die_rec(r, op->in, "%s", err);
+}
+
+/* --recon: the decoder's output for every record, one call per count of
+ * visible tokens (all the model's nvis unless --leads dropped some). */
+static int
+batch_recon(struct batch *b, const mrt_nn_config *c)
+{
+	int nvis = mrt_nn_nvis(c), e = 0, same = 1;
+	size_t LS = (size_t)c->leads * c->samples;
+	for (int i = 0; i < b->n; i++)
+		same &= b->nv[i] == nvis;
+	if (same)
+		return mrt_nn_reconstruct(model, b->sig, b->missing, b->vis, b->n, b->xn, b->recon);
+	for (int v = nvis; v >= 1 && e == 0; v--) {
+		int g = 0;
+		for (int i = 0; i < b->n; i++) {
+			if (b->nv[i] != v)
+				continue;
+			memcpy(b->gsig + g * LS, b->sig + i * LS, LS * sizeof *b->gsig);
+			memcpy(b->gmiss + (size_t)g * c->leads, b->missing + (size_t)i * c->leads,
+			    (size_t)c->leads);
+			memcpy(b->gvis + (size_t)g * v, b->vis + (size_t)i * nvis,
+			    (size_t)v * sizeof *b->gvis);
+			b->gidx[g++] = i;
+		}
+		if (g > 0)
+			e = mrt_nn_reconstruct_nv(model, b->gsig, b->gmiss, b->gvis, v, g, b->gxn,
+			    b->grecon);
+		for (int j = 0; j < g && e == 0; j++) {
+			memcpy(b->xn + b->gidx[j] * LS, b->gxn + j * LS, LS * sizeof *b->xn);
+			memcpy(b->recon + b->gidx[j] * LS, b->grecon + j * LS, LS * sizeof *b->recon);
+		}
+	}
+	return e;
 }
 
 /* Encode the batch and write its records, in order, with the new fields. */
@@ -171,8 +286,7 @@ batch_flush(struct batch *b, const mrt_nn_config *c, const struct opts *op, mrt_
 	else {
 		e = mrt_nn_encode_ecg(model, b->sig, b->missing, b->n, b->h, b->e);
 		if (e == 0 && op->mode == RECON)
-			e = mrt_nn_reconstruct(model, b->sig, b->missing, b->vis, b->n, b->xn,
-			    b->recon);
+			e = batch_recon(b, c);
 	}
 	if (e != 0)
 		flt_die("%s: %s", op->ckpt, mrt_nn_errmsg(model));
@@ -209,9 +323,10 @@ batch_flush(struct batch *b, const mrt_nn_config *c, const struct opts *op, mrt_
 int
 main(int argc, char **argv)
 {
-	enum { O_BATCH = 256, O_TEXT, O_RECON };
+	enum { O_BATCH = 256, O_TEXT, O_RECON, O_LEADS };
 	static const struct option lopts[] = {
 		{ "batch", required_argument, NULL, O_BATCH },
+		{ "leads", required_argument, NULL, O_LEADS },
 		FLT_OPT_THREADS,
 		{ "text", no_argument, NULL, O_TEXT },
 		{ "recon", no_argument, NULL, O_RECON },
@@ -231,6 +346,7 @@ main(int argc, char **argv)
 		case 'm': op.ckpt = optarg; break;
 		case 'o': op.out = optarg; break;
 		case O_BATCH: op.batch = (int)flt_num(optarg, 1, 65536, "--batch"); break;
+		case O_LEADS: parse_leads(optarg, op.keep); op.subset = 1; break;
 		case FLT_O_THREADS: op.threads = (int)flt_num(optarg, 0, 1024, "--threads"); break;
 		case O_TEXT:
 		case O_RECON:
@@ -250,6 +366,9 @@ main(int argc, char **argv)
 	    op.mode == RECON ? MRT_NN_TRAIN : 0, err, sizeof err) != 0)
 		flt_die("%s", err);
 	c = mrt_nn_get_config(model);
+	if (op.subset && c->leads != MRT_LEADS_N)
+		flt_die("%s: --leads needs a model of the %d standard leads, not %d", op.ckpt,
+		    MRT_LEADS_N, c->leads);
 	batch_alloc(&bt, c, op.batch, op.mode);
 	flt_io_open(&io, op.in, op.out, op.force);
 	for (const msgpack_object *rec; (rec = flt_next(io.r, op.in)) != NULL;) {

@@ -1,14 +1,17 @@
 /*
  * ecg-mask: choose which lead x time patches of each record are hidden.
  *
- *   ecg-mask [-f] [-o file] [-p patch] [-r ratio] [-S scheme] [-s seed] [file]
+ *   ecg-mask [-f] [-o file] [-D p] [-p patch] [-r ratio] [-S scheme] [-s seed] [file]
  *
  * Adds `mask`, a uint8 tensor [leads, NT] (NT = samples / patch): 0 for a
  * visible patch, 1 for a hidden one the model reconstructs, 2 for a hidden
  * patch of a missing lead (never a target).  Every record gets the same
  * number of visible patches, round(leads * NT * (1 - ratio)) rounded half
  * away from zero, drawn among non-missing patches only.  The draw depends
- * on (seed, id) alone, not on order or sharding.
+ * on (seed, id) alone, not on order or sharding.  -D p (lead dropout)
+ * first hides each non-missing lead whole with probability p (a target,
+ * 1), giving leads back in random order while fewer patches than the
+ * visible count remain; the visible patches are drawn among the others.
  */
 #include <getopt.h>
 #include <math.h>
@@ -16,7 +19,8 @@
 #include "cli/filter.h"
 #include "core/rng.h"
 
-#define USAGE "ecg-mask [-f] [-o file] [-p patch] [-r ratio] [-S random|lead|time] [-s seed] [file]"
+#define USAGE "ecg-mask [-f] [-o file] [-D p] [-p patch] [-r ratio] [-S random|lead|time] " \
+	"[-s seed] [file]"
 #define MAXLEADS 64
 #define MAXPATCH 4096
 
@@ -24,7 +28,7 @@ enum scheme { RANDOM, LEAD, TIME };
 
 struct opts {
 	int patch;
-	double ratio;
+	double ratio, drop;
 	enum scheme scheme;
 	uint64_t seed;
 };
@@ -48,9 +52,10 @@ main(int argc, char **argv)
 		{ "patch", required_argument, NULL, 'p' },
 		{ "ratio", required_argument, NULL, 'r' },
 		{ "scheme", required_argument, NULL, 'S' },
+		{ "drop-leads", required_argument, NULL, 'D' },
 		FLT_OPT_SEED, FLT_OPT_END
 	};
-	struct opts op = { 50, 0.75, RANDOM, 0 };
+	struct opts op = { 50, 0.75, 0, RANDOM, 0 };
 	const char *out = NULL, *in;
 	static const char *const skip[] = { "mask", NULL };
 	int c, force = 0;
@@ -59,12 +64,13 @@ main(int argc, char **argv)
 	mrt_writer *w;
 
 	flt_init(argv[0]);
-	while ((c = flt_getopt(argc, argv, "fo:p:r:S:s:", lo, USAGE)) != -1) {
+	while ((c = flt_getopt(argc, argv, "D:fo:p:r:S:s:", lo, USAGE)) != -1) {
 		switch (c) {
 		case 'f': force = 1; break;
 		case 'o': out = optarg; break;
 		case 'p': op.patch = (int)flt_num(optarg, 1, 100000, "-p"); break;
 		case 'r': op.ratio = flt_real(optarg, 0, 1, "-r"); break;
+		case 'D': op.drop = flt_real(optarg, 0, 1, "-D"); break;
 		case 'S':
 			if (strcmp(optarg, "random") == 0) op.scheme = RANDOM;
 			else if (strcmp(optarg, "lead") == 0) op.scheme = LEAD;
@@ -82,7 +88,7 @@ main(int argc, char **argv)
 	for (const msgpack_object *rec; (rec = flt_next(r, in)) != NULL;) {
 		static uint8_t mask[MAXLEADS * MAXPATCH];
 		static int order[MAXLEADS * MAXPATCH], lorder[MAXLEADS], torder[MAXPATCH];
-		int missing[MAXLEADS] = { 0 };
+		int missing[MAXLEADS] = { 0 }, off[MAXLEADS], dl[MAXLEADS];
 		const msgpack_object *lf = mrt_rec_get(rec, "leads"),
 		    *mf = mrt_rec_get(rec, "missing");
 		const char *id;
@@ -135,10 +141,27 @@ main(int argc, char **argv)
 		for (int p = 0; p < np; p++)
 			mask[p] = missing[p / NT] ? 2 : 1;
 		mrt_rng_seed(&rng, mrt_rng_hash(op.seed, id, idn));
+		/* off: leads the visible patches are not drawn from (missing,
+		 * or dropped by -D: a dropped lead's patches stay targets) */
+		memcpy(off, missing, sizeof off);
+		if (op.drop > 0) {
+			int nd = 0;
+			for (int l = 0; l < L; l++)
+				if (!missing[l] && mrt_rng_uniform(&rng) < op.drop) {
+					off[l] = 1;
+					dl[nd++] = l;
+					avail -= NT;
+				}
+			mrt_rng_shuffle(&rng, dl, (size_t)nd, sizeof *dl);
+			for (int i = 0; i < nd && avail < nvis; i++) {
+				off[dl[i]] = 0;
+				avail += NT;
+			}
+		}
 		switch (op.scheme) {
 		case RANDOM:
 			for (int p = 0; p < np; p++)
-				if (!missing[p / NT])
+				if (!off[p / NT])
 					order[k++] = p;
 			mrt_rng_shuffle(&rng, order, (size_t)k, sizeof *order);
 			break;
@@ -148,7 +171,7 @@ main(int argc, char **argv)
 			mrt_rng_shuffle(&rng, lorder, (size_t)L, sizeof *lorder);
 			for (int i = 0; i < L; i++) {
 				int l = lorder[i], t0 = k;
-				if (missing[l])
+				if (off[l])
 					continue;
 				for (int t = 0; t < NT; t++)
 					order[k++] = l * NT + t;
@@ -160,14 +183,14 @@ main(int argc, char **argv)
 		case TIME: {    /* one contiguous visible time block */
 			int cols = 0, start;
 			for (int l = 0; l < L; l++)
-				cols += !missing[l];
+				cols += !off[l];
 			start = (int)mrt_rng_below(&rng, (uint64_t)NT);
 			for (int t = 0; t < NT; t++)
 				torder[t] = (start + t) % NT;
 			for (int i = 0; i < NT; i++) {
 				int t = torder[i], t0 = k;
 				for (int l = 0; l < L; l++)
-					if (!missing[l])
+					if (!off[l])
 						order[k++] = l * NT + t;
 				if (k > nvis && t0 < nvis)
 					mrt_rng_shuffle(&rng, order + t0, (size_t)cols, sizeof *order);

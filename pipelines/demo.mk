@@ -23,6 +23,11 @@
 #    folds 1-8 train, 9 validation, 10 test.
 # 5. Results in DEMO_DIR: compare.txt (the table), the JSON and TSV behind
 #    it, and pictures: curves.png, roc.png, map.png, recon.png.
+# 6. Lead subsets (issue 15): leads.txt, ptbxl-super at 100% for every
+#    model with the test fold encoded from DEMO_LEADS only (ecg-encode
+#    --leads; '+' for ','), the probe trained on the 12-lead features of
+#    folds 1-9 (make robust's 12-lead-probe protocol, pipelines/robust.mk;
+#    only the test fold is re-encoded, so it costs little), and leads-12.
 
 # the templates of pretrain.mk first (includes come in name order)
 include pipelines/pretrain.mk
@@ -44,6 +49,7 @@ DEMO_RUNS      ?= 3
 DEMO_BOOT      ?= 1000
 DEMO_TASKS     ?= ptbxl-super ptbxl-form ptbxl-rhythm
 DEMO_DIR       ?= results/demo
+DEMO_LEADS     ?= I II I+II I+II+V2 limb
 
 # The models, in the table's column order.  Adding a model is one word in
 # DEMO_MODELS and its demo_model.NAME line below it; its training,
@@ -157,6 +163,33 @@ $(DEMO_DIR)/eval/$(1)-zeroshot.json: $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(DEMO_DIR)
 endef
 $(foreach m,$(DEMO_MODELS),$(eval $(call demo_model_rules,$(m))))
 
+# --- lead subsets: demo_leads_rules NAME --------------------------------------
+# the test fold alone, encoded from each subset, then the records of the
+# 12-lead encoding outside it before it (robust_mix of pipelines/robust.mk)
+$(DEMO_DIR)/ptbxl-test.ecgz: $(DEMO_DIR)/ptbxl.ecgz $(call merit_tools,ecg-split)
+	rm -rf $@.d && mkdir -p $@.d
+	$(MERIT_BIN)/ecg-split -p $@.d/f- $<
+	mv $@.d/f-10.ecgz $@ && rm -rf $@.d
+define demo_leads_rules
+$(DEMO_DIR)/leads/$(1)-%.ecgz: $(DEMO_DIR)/ptbxl-test.ecgz $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz \
+    $(DEMO_DIR)/$(1)/model.safetensors $(call merit_tools,ecg-encode ecg-split ecg-cat)
+	@mkdir -p $(DEMO_DIR)/leads
+	@echo "demo: $(1): the test fold from leads $$*"
+	$(MERIT_BIN)/ecg-encode -m $(DEMO_DIR)/$(1)/model.safetensors --leads $$(subst +,$$(comma),$$*) \
+	    -o $$@.test.ecgz $$<
+	@$$(call robust_mix,$(DEMO_DIR)/enc/$(1)-ptbxl.ecgz,$$@.test.ecgz) && rm -f $$@.test.ecgz
+$(DEMO_DIR)/leads/$(1)-12.ecgz: $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz
+	@mkdir -p $(DEMO_DIR)/leads
+	ln -sf ../enc/$(1)-ptbxl.ecgz $$@
+$(DEMO_DIR)/leads/$(1)-%.json: $(DEMO_DIR)/leads/$(1)-%.ecgz $(demo_scp) $(call merit_tools,merit-eval)
+	$(MERIT_BIN)/merit-eval probe -t ptbxl-super --scp $(demo_scp) -N $(1) --task-name leads-$$* \
+	    --fractions 1 -n 1 -B $(DEMO_BOOT) -S $(DEMO_SEED) -j $$@ $$< > $$(@:.json=.txt)
+endef
+$(foreach m,$(DEMO_MODELS),$(eval $(call demo_leads_rules,$(m))))
+demo_leads_json = $(foreach s,$(DEMO_LEADS) 12,$(foreach m,$(DEMO_MODELS),$(DEMO_DIR)/leads/$(m)-$(s).json))
+$(DEMO_DIR)/leads.txt: $(demo_leads_json) $(call merit_tools,merit-eval)
+	$(MERIT_BIN)/merit-eval compare -t $(demo_leads_json) > $@
+
 # --- the table and the pictures ----------------------------------------------
 $(DEMO_DIR)/compare.txt: $(demo_json) $(call merit_tools,merit-eval)
 	@echo "demo: comparing"
@@ -210,21 +243,23 @@ $(DEMO_DIR)/recon.json: $(DEMO_DIR)/$(DEMO_MAIN)/model.safetensors $(DEMO_DIR)/f
 $(DEMO_DIR)/recon.png: $(DEMO_DIR)/recon.json
 	pipelines/plot/plot.sh recon $@ $<
 
-demo_outputs = $(addprefix $(1)/,compare.txt rec-val.tsv curves.png roc.png map.png recon.png)
+demo_outputs = $(addprefix $(1)/,compare.txt rec-val.tsv leads.txt curves.png roc.png map.png recon.png)
 
 .PHONY: demo demo-small
 demo: deps
 	@$(MAKE) --no-print-directory $(call demo_outputs,$(DEMO_DIR))
 	@cat $(DEMO_DIR)/compare.txt
 	@echo "validation L_rec (fold 9, $(DEMO_VAL_REC) records):"; cat $(DEMO_DIR)/rec-val.tsv
-	@echo "demo: results in $(DEMO_DIR)/ (compare.txt, rec-val.tsv, curves.png, roc.png, map.png, recon.png)"
+	@cat $(DEMO_DIR)/leads.txt
+	@echo "demo: results in $(DEMO_DIR)/ (compare.txt, rec-val.tsv, leads.txt, curves.png, roc.png, map.png, recon.png)"
 
 # the small run: the first 1500 PTB-XL rows, 600 findings records, tiny model
 DEMO_SMALL_DIR ?= results/demo-small
 demo_small_vars = DEMO_DIR=$(DEMO_SMALL_DIR) DEMO_ROWS=1500 DEMO_FINDINGS=600 \
 	DEMO_EPOCHS=2 DEMO_BATCH=32 DEMO_VOCAB=512 DEMO_CONFIG=pipelines/demo-small.conf \
-	DEMO_RUNS=2 DEMO_BOOT=200 DEMO_LR=2e-3
+	DEMO_RUNS=2 DEMO_BOOT=200 DEMO_LR=2e-3 DEMO_LEADS='I limb'
 demo-small:
 	@$(MAKE) --no-print-directory $(demo_small_vars) $(call demo_outputs,$(DEMO_SMALL_DIR))
 	@cat $(DEMO_SMALL_DIR)/compare.txt $(DEMO_SMALL_DIR)/rec-val.tsv
-	@echo "demo-small: results in $(DEMO_SMALL_DIR)/ (compare.txt, rec-val.tsv, curves.png, roc.png, map.png, recon.png)"
+	@cat $(DEMO_SMALL_DIR)/leads.txt
+	@echo "demo-small: results in $(DEMO_SMALL_DIR)/ (compare.txt, rec-val.tsv, leads.txt, curves.png, roc.png, map.png, recon.png)"

@@ -4,6 +4,15 @@
 #        [SEED=0] [PRESET=merit-s | CONFIG=file] [BATCH=64] [LR=3e-4]
 #        [WARMUP=steps] [VOCAB_SIZE=4096] [LAMBDA_REC=1] [LAMBDA_CMA=1]
 #        [THREADS=0] [FILTER='ecg-filter options']
+#        [NP=ranks [MPIRUN='mpirun options'] [HOSTFILE=file]]
+#
+# NP=N runs each epoch as an MPI job of N ranks (merit-step(1), RUNNING ON
+# A CLUSTER): MPIRUN -np N [--hostfile HOSTFILE] with each rank running the
+# epoch's ecg-shuffle | ecg-mask | merit-step itself on the same TOKSTREAM
+# (a shared filesystem, or the same file at the same path on every node);
+# BATCH is the global batch (a multiple of NP), THREADS the threads of a
+# rank.  The checkpoints are the same whatever NP (to rounding; bit for bit
+# with merit-step --ordered-reduce and --chunks, see merit-step(1)).
 #
 # TRAIN is a stream of records with sig and report at the preset's rate and
 # length (ecg-ingest --fs 100 --seconds 10 for merit-s).  The rules:
@@ -43,6 +52,20 @@ LAMBDA_REC ?= 1
 LAMBDA_CMA ?= 1
 THREADS    ?= 0
 PRETRAIN_DIR ?= results/pretrain
+NP         ?= 1
+# (Open MPI's mpirun kills the ranks 1 s after a SIGTERM by default: 60 s
+# gives rank 0 the time to save the interrupted epoch's .part pair)
+MPIRUN     ?= mpirun --mca odls_base_sigkill_timeout 60
+HOSTFILE   ?=
+
+# NP > 1 needs mpirun: said before anything is made
+ifneq ($(filter-out 0 1,$(NP)),)
+ifneq ($(filter pretrain %.safetensors,$(or $(MAKECMDGOALS),all)),)
+ifeq ($(shell command -v $(firstword $(MPIRUN)) 2>/dev/null),)
+$(error make pretrain NP=$(NP): no $(firstword $(MPIRUN)) on PATH; install Open MPI (Debian: apt-get install openmpi-bin libopenmpi-dev) or give MPIRUN='/path/to/mpirun options')
+endif
+endif
+endif
 
 # merit_tools NAME…: the filters a rule runs, as its prerequisites, so
 # that a rebuilt filter remakes what it made: this tree's $(BIN)/NAME
@@ -52,7 +75,8 @@ merit_own   = $(filter $(abspath $(MERIT_BIN)),$(CURDIR)/$(BIN))
 merit_tools = $(addprefix $(if $(merit_own),$(BIN),$(MERIT_BIN))/,$(1))
 
 # the recipes (pipelines/epoch.sh says what each does)
-merit_sh = pipelines/epoch.sh -b $(MERIT_BIN) -t $(THREADS)
+merit_sh = pipelines/epoch.sh -b $(MERIT_BIN) -t $(THREADS) -n $(NP) -r '$(MPIRUN)' \
+	$(if $(HOSTFILE),-H $(HOSTFILE))
 
 # options of merit-step --init from the variables above (WARMUP: default 5%
 # of the steps, at least 1)

@@ -9,7 +9,7 @@ png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &
 	d=$BATS_TEST_TMPDIR/ds
 	run make -s -C "$MERIT_ROOT" --no-print-directory demo-small DEMO_SMALL_DIR="$d"
 	assert_success
-	assert_line "demo-small: results in $d/ (compare.txt, rec-val.tsv, curves.png, roc.png, map.png, recon.png)"
+	assert_line "demo-small: results in $d/ (compare.txt, rec-val.tsv, leads.txt, curves.png, roc.png, map.png, recon.png)"
 	# a progress line for the steps
 	assert_line "demo: synthesising the PTB-XL-shaped dataset"
 	assert_line "pretrain $d/merit: epoch 2"
@@ -35,6 +35,12 @@ png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &
 	assert_output "$(printf 'model\nrandom\nrec\ncma\nmerit')"
 	awk -F '\t' '$1 == "random" { r = $4 } $1 == "rec" { q = $4 } END { exit !(q < r && q < 1) }' \
 	    "$d/rec-val.tsv"
+	# the lead-subset rows: lead I, the limb leads and all 12, every model
+	for s in I limb 12; do
+		grep -Eq "^leads-$s 100% AUROC( +0\.[0-9]{4} \[0\.[0-9]{4}, [01]\.[0-9]{4}\]){4} *$" "$d/leads.txt"
+	done
+	# the subsets re-encode the test fold (10) only
+	[ "$(ecg-cat -c "$d/ptbxl-test.ecgz")" = "$(ecg-dump "$d/ptbxl.ecgz" | jq 'select(.fold == 10) | .id' | wc -l)" ]
 	# the map has a point per findings record
 	[ "$(tail -n +2 "$d/map.tsv" | wc -l)" = "$(ecg-cat -c "$d/enc/merit-findings.ecgz")" ]
 	# curves from all three trained models' logs, two epochs of steps each

@@ -67,3 +67,15 @@ setup() { cd "$BATS_TEST_TMPDIR"; make_stream a.ecgz 4 7; }
 	ecg-dump -a s.ecgz | ecg-pack | ecg-dump -a > s2.jsonl
 	ecg-dump -a s.ecgz | cmp - s2.jsonl
 }
+
+@test "an empty map key is the JSON key \"\" and packs back" {
+	# fuzz_dump (the long run of issue 18): memchr on the empty key's NULL
+	# pointer, undefined behaviour that SANITIZE=1 aborts on
+	{ mp_header; printf '\x81'; mp_s labels; printf '\x82\xa0\xc3'; mp_s NORM
+	  printf '\x01'; mp_trailer 1; } | zstd -q -c > e.ecgz
+	run --separate-stderr ecg-dump e.ecgz
+	assert_success
+	assert_output '{"labels":{"":true,"NORM":1}}'
+	ecg-dump -a e.ecgz | ecg-pack | ecg-dump -a > back.jsonl
+	ecg-dump -a e.ecgz | cmp - back.jsonl
+}

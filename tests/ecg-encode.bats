@@ -111,7 +111,7 @@ norms() { ecg-dump -a "$1" | jq "[.$2.data[] | . * .] | add"; }
 	[ ! -e out.ecgz ]
 	run --separate-stderr ecg-encode "$D/m.ecgz"
 	assert_failure 2
-	assert_equal "$stderr" "usage: ecg-encode -m checkpoint [-f] [-o file] [--batch N] [--threads N] [--text | --recon] [file]"
+	assert_equal "$stderr" "usage: ecg-encode -m checkpoint [-f] [-o file] [--batch N] [--threads N] [--leads set] [--text | --recon] [file]"
 	run --separate-stderr ecg-encode -m "$D/ck.safetensors" --text --recon "$D/m.ecgz"
 	assert_failure 2
 	run --separate-stderr ecg-encode -m "$D/ck.safetensors" --batch 0 "$D/m.ecgz"
@@ -128,6 +128,214 @@ norms() { ecg-dump -a "$1" | jq "[.$2.data[] | . * .] | add"; }
 	ecg-encode -m s.safetensors --threads 1 --batch 1 r.ecgz | ecg-dump -a > b.jsonl
 	cmp a.jsonl b.jsonl
 	[ "$(jq -c '[.h.shape, .e.shape]' a.jsonl | sort -u)" = "[[256],[128]]" ]
+}
+
+# --- lead subsets ---------------------------------------------------------
+
+# subsets IN OUT: the records of IN with their `missing` set in turn to
+# none, all but II, the chest leads (limb present), all but I, II, V2, and
+# all but V5
+subsets() {
+	ecg-dump -a "$1" | jq -c -n '[inputs] | to_entries[] |
+	  ["I","II","III","aVR","aVL","aVF","V1","V2","V3","V4","V5","V6"] as $L |
+	  [[], ($L - ["II"]), ($L[6:]), ($L - ["I","II","V2"]), ["V5"]] as $S |
+	  .value.missing = $S[.key % 5] | .value' | ecg-pack > "$2"
+}
+
+# same ID, h and e as FILE: equal to 1e-6 of each vector's max |value| (bit
+# for bit on the machine that wrote the fixture; OpenBLAS's kernels, which
+# depend on the CPU, may round differently elsewhere)
+same_he() {
+	/usr/bin/python3 - "$1" "$2" <<'EOF'
+import json, sys
+import numpy as np
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+assert len(a) == len(b), (len(a), len(b))
+for x, y in zip(a, b):
+    assert x["id"] == y["id"]
+    for k in ("h", "e"):
+        u, v = np.array(x[k]), np.array(y[k])
+        assert u.shape == v.shape
+        assert np.abs(u - v).max() <= 1e-6 * np.abs(v).max(), (x["id"], k)
+EOF
+}
+
+@test "twelve leads present: the encoder's output before subset encoding" {
+	# tests/fixtures/encode12/README: h and e written by the build before
+	merit-step --init --preset merit-xs --seed 4 -o g.safetensors 2>/dev/null
+	for b in 1 3; do
+		ecg-encode -m g.safetensors --batch "$b" "$FIX/encode12/in.ecgz" |
+		    ecg-dump -a | jq -c '{id, h: .h.data, e: .e.data}' > he$b.jsonl
+		same_he he$b.jsonl "$FIX/encode12/he.jsonl"
+	done
+	cmp he1.jsonl he3.jsonl
+	# and --leads 12 (every lead named) changes nothing, bit for bit
+	ecg-encode -m g.safetensors --leads 12 "$FIX/encode12/in.ecgz" |
+	    ecg-dump -a | jq -c '{id, h: .h.data, e: .e.data}' | cmp - he1.jsonl
+}
+
+@test "--leads II: the bits of the 11 others listed in missing, not of zeros fed for them" {
+	ecg-head -n 4 "$D/m.ecgz" > four.ecgz
+	ecg-encode -m "$D/ck.safetensors" --leads II four.ecgz | ecg-dump -a | jq -c '[.h, .e]' > a.txt
+	ecg-dump -a four.ecgz | jq -c '.missing = (.leads - ["II"])' | ecg-pack |
+	    ecg-encode -m "$D/ck.safetensors" | ecg-dump -a | jq -c '[.h, .e]' > b.txt
+	cmp a.txt b.txt
+	# lead II with the other leads' samples set to 0 but not missing: all
+	# 240 tokens, 220 of them silence
+	ecg-dump -a four.ecgz | jq -c '.sig.data |= (. as $d | [range(0; 12000)] |
+	    map(if . >= 1000 and . < 2000 then $d[.] else 0 end))' | ecg-pack |
+	    ecg-encode -m "$D/ck.safetensors" | ecg-dump -a | jq -c '[.h, .e]' > z.txt
+	[ "$(paste -d ' ' a.txt z.txt | awk '$1 == $2' | wc -l)" = 0 ]
+	# and not the twelve-lead h
+	ecg-encode -m "$D/ck.safetensors" four.ecgz | ecg-dump -a | jq -c '[.h, .e]' > t.txt
+	[ "$(paste -d ' ' a.txt t.txt | awk '$1 == $2' | wc -l)" = 0 ]
+}
+
+@test "subsets against the numpy reference: h of the present leads' tokens only" {
+	PY=/usr/bin/python3
+	"$PY" "$FIX/merit_ref.py" --scramble 5 -o sc.safetensors "$D/ck.safetensors"
+	ecg-head -n 10 "$D/m.ecgz" > ten.ecgz
+	subsets ten.ecgz mixed.ecgz
+	ecg-encode -m sc.safetensors --batch 4 mixed.ecgz | ecg-dump -a | jq -c '.h.data' > c.txt
+	ecg-dump -a mixed.ecgz | "$PY" "$FIX/merit_ref.py" --encode sc.safetensors | jq -c .h > r.txt
+	[ "$(wc -l < r.txt)" = 10 ]
+	# float32 against float64: worst relative difference of h
+	run "$PY" -c 'import json, sys, numpy as np
+c = [np.array(json.loads(l)) for l in open("c.txt")]
+r = [np.array(json.loads(l)) for l in open("r.txt")]
+print(max(float(np.abs(a - b).max() / np.abs(b).max()) for a, b in zip(c, r)))'
+	echo "worst relative difference $output"
+	awk -v x="$output" 'BEGIN { exit !(x < 1e-5) }'
+	# the reference with every lead fed (missing ignored) is far from it
+	ecg-dump -a mixed.ecgz | jq -c '.missing = []' |
+	    "$PY" "$FIX/merit_ref.py" --encode sc.safetensors | jq -c .h > all.txt
+	[ "$(paste -d ' ' c.txt all.txt | sed -n '2p;3p' | awk '$1 == $2' | wc -l)" = 0 ]
+}
+
+@test "a lone lead II gets lead II's embedding: swapped embeddings, moved signals" {
+	PY=/usr/bin/python3
+	# sw: ck with the lead embeddings of I and II swapped
+	"$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import merit_ref as r
+w, m = r.load_checkpoint(sys.argv[2]); e = w["ecg.lead_emb"]; e[[0, 1]] = e[[1, 0]]
+r.save_checkpoint(sys.argv[3], w, m)' "$FIX" "$D/ck.safetensors" sw.safetensors
+	ecg-head -n 3 "$D/m.ecgz" > r.ecgz
+	# moved: lead II's samples in row I (and gain, baseline)
+	ecg-dump -a r.ecgz | jq -c '.sig.data |= (.[1000:2000] + .[1000:])
+	    | .gain[0] = .gain[1] | .baseline[0] = .baseline[1]' | ecg-pack > moved.ecgz
+	h() { ecg-encode -m "$1" --leads "$2" "$3" | ecg-dump -a | jq -c .h; }
+	h "$D/ck.safetensors" II r.ecgz > orig.txt
+	h sw.safetensors II r.ecgz > swapped.txt
+	# the model whose row I is lead II's embedding, on lead II's signal
+	# under the name I, is the original model on lead II
+	h sw.safetensors I moved.ecgz > swapped-moved.txt
+	cmp orig.txt swapped-moved.txt
+	h "$D/ck.safetensors" I moved.ecgz > orig-moved.txt
+	cmp swapped.txt orig-moved.txt
+	# and the embedding matters: the swap moves h
+	[ "$(paste -d ' ' orig.txt swapped.txt | awk '$1 == $2' | wc -l)" = 0 ]
+}
+
+@test "mixed subsets in one batch: the bits of one record at a time, any batch or threads" {
+	subsets "$D/m.ecgz" mixed.ecgz
+	ecg-encode -m "$D/ck.safetensors" --batch 64 mixed.ecgz | ecg-dump -a > a.jsonl
+	for b in 1 3 7; do
+		ecg-encode -m "$D/ck.safetensors" --batch "$b" --threads 1 mixed.ecgz | ecg-dump -a |
+		    cmp - a.jsonl
+	done
+	ecg-encode -m "$D/ck.safetensors" --batch 5 --threads 2 --leads I,II,V2,V5 mixed.ecgz |
+	    ecg-dump -a > l5.jsonl
+	ecg-encode -m "$D/ck.safetensors" --batch 1 --leads I,II,V2,V5 mixed.ecgz | ecg-dump -a |
+	    cmp - l5.jsonl
+	# the twelve-lead records of the mixed stream as in a stream of their own
+	[ "$(jq -c 'select(.missing == []) | .h' a.jsonl)" = "$(ecg-encode -m "$D/ck.safetensors" "$D/m.ecgz" | ecg-dump -a | sed -n '1~5p' | jq -c .h)" ]
+}
+
+@test "merit-s, mixed subsets: batches of 16 and of 1, one and two threads, the same bits" {
+	merit-step --init --preset merit-s --seed 1 -o s.safetensors 2>/dev/null
+	ecg-synth -n 16 -s 5 --fs 100 -o r.ecgz
+	subsets r.ecgz mixed.ecgz
+	ecg-encode -m s.safetensors --threads 2 --batch 16 mixed.ecgz | ecg-dump -a > a.jsonl
+	ecg-encode -m s.safetensors --threads 1 --batch 1 mixed.ecgz | ecg-dump -a | cmp - a.jsonl
+	ecg-encode -m s.safetensors --threads 1 --batch 16 --leads 1 r.ecgz | ecg-dump -a > b.jsonl
+	ecg-encode -m s.safetensors --threads 2 --batch 3 --leads I r.ecgz | ecg-dump -a | cmp - b.jsonl
+}
+
+@test "--leads sets: names in any spelling, limb, chest, 1, 2, 3, 4, 6, 12" {
+	ecg-head -n 2 "$D/m.ecgz" > two.ecgz
+	h() { ecg-encode -m "$D/ck.safetensors" --leads "$1" two.ecgz | ecg-dump -a | jq -c .h; }
+	[ "$(h limb)" = "$(h I,II,III,aVR,aVL,aVF)" ]
+	[ "$(h 6)" = "$(h 'lead I,DII,iii,AVR,avl,aVF')" ]
+	[ "$(h chest)" = "$(h V1,V2,V3,V4,V5,V6)" ]
+	[ "$(h 1)" = "$(h I)" ]
+	[ "$(h 2)" = "$(h II,I)" ]
+	[ "$(h 3)" = "$(h I,II,V2)" ]
+	[ "$(h 4)" = "$(h I,II,III,V2)" ]
+	[ "$(h 12)" = "$(h limb,chest)" ]
+	[ "$(h 12)" != "$(h limb)" ]
+	[ "$(h I)" != "$(h II)" ]
+}
+
+@test "bad --leads: an unknown name, an empty set; exit 1, no output" {
+	valid="I, II, III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6; limb, chest; 1, 2, 3, 4, 6, 12"
+	for bad in V7 -aVR 5 I,X; do
+		run --separate-stderr ecg-encode -m "$D/ck.safetensors" --leads "$bad" -o out.ecgz "$D/m.ecgz"
+		assert_failure 1
+		assert_equal "$stderr" "ecg-encode: --leads: ${bad#I,} is not a standard lead ($valid)"
+		[ ! -e out.ecgz ]; refute_leftovers .
+	done
+	for bad in '' , ,,; do
+		run --separate-stderr ecg-encode -m "$D/ck.safetensors" --leads "$bad" -o out.ecgz "$D/m.ecgz"
+		assert_failure 1
+		assert_equal "$stderr" "ecg-encode: --leads: no lead given ($valid)"
+		[ ! -e out.ecgz ]; refute_leftovers .
+	done
+}
+
+@test "bad input: a record with no lead to encode is named; exit 1, no partial output" {
+	ecg-dump -a "$D/m.ecgz" | jq -c 'if .id == "synth3-000006" then .missing = .leads else . end' |
+	    ecg-pack > none.ecgz
+	run --separate-stderr ecg-encode -m "$D/ck.safetensors" --batch 4 -o out.ecgz none.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "ecg-encode: none.ecgz: record 6: no lead to encode: every lead is missing"
+	[ ! -e out.ecgz ]; refute_leftovers .
+	ecg-dump -a "$D/m.ecgz" | jq -c 'if .id == "synth3-000003" then .missing = ["V2"] else . end' |
+	    ecg-pack > v2.ecgz
+	run --separate-stderr ecg-encode -m "$D/ck.safetensors" --leads V2 -o out.ecgz v2.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "ecg-encode: v2.ecgz: record 3: no lead to encode: every lead of --leads is missing"
+	[ ! -e out.ecgz ]; refute_leftovers .
+	# --leads I,V2 keeps lead I of that record
+	run ecg-encode -m "$D/ck.safetensors" --leads I,V2 -o out.ecgz v2.ecgz
+	assert_success
+}
+
+@test "--recon --leads: the decoder sees the mask's visible patches on the kept leads only" {
+	ecg-head -n 6 "$D/m.ecgz" > six.ecgz
+	ecg-encode -m "$D/ck.safetensors" --recon --leads II --batch 4 six.ecgz > r.ecgz
+	# xn: lead II's normalised signal, zeros elsewhere; recon of all 12 leads
+	run bash -c "ecg-dump -a r.ecgz | jq -c '[.xn.data | _nwise(1000) | map(select(. != 0)) | length] | [.[0], .[1] > 900, (.[2:] | add)]' | sort -u"
+	assert_output '[0,true,0]'
+	[ "$(ecg-dump r.ecgz | jq -c .recon.shape | sort -u)" = "[12,1000]" ]
+	# h and e as without --recon
+	[ "$(ecg-dump -a r.ecgz | jq -c '[.h, .e]')" = "$(ecg-encode -m "$D/ck.safetensors" --leads II six.ecgz | ecg-dump -a | jq -c '[.h, .e]')" ]
+	# another reconstruction than from every visible patch, and --batch 1 agrees
+	ecg-encode -m "$D/ck.safetensors" --recon six.ecgz | ecg-dump -a | jq -c .recon > full.txt
+	ecg-dump -a r.ecgz | jq -c .recon.data > sub.txt
+	[ "$(paste -d ' ' full.txt sub.txt | awk '$1 == $2' | wc -l)" = 0 ]
+	ecg-encode -m "$D/ck.safetensors" --recon --leads II --batch 1 six.ecgz | ecg-dump -a | jq -c .recon.data > sub1.txt
+	run /usr/bin/python3 -c 'import json, numpy as np
+a = [np.array(json.loads(l)) for l in open("sub.txt")]
+b = [np.array(json.loads(l)) for l in open("sub1.txt")]
+print(max(float(np.abs(x - y).max()) for x, y in zip(a, b)))'
+	awk -v x="$output" 'BEGIN { exit !(x < 1e-5) }'
+	# a lead the mask shows nothing of cannot be rebuilt from alone
+	ecg-head -n 1 "$D/s.ecgz" | ecg-mask -S lead -s 2 > lead.ecgz
+	l=$(ecg-dump -a lead.ecgz | jq -r '.leads[[.mask.data | _nwise(20) | index(0) == null] | index(true)]')
+	run --separate-stderr ecg-encode -m "$D/ck.safetensors" --recon --leads "$l" -o out.ecgz lead.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "ecg-encode: lead.ecgz: record 1: field mask has no visible patch on the leads kept"
+	[ ! -e out.ecgz ]; refute_leftovers .
 }
 
 @test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {

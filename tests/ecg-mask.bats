@@ -57,6 +57,48 @@ masks() { ecg-dump -a "$1" | jq -c '[.id, .mask.shape, .mask.data]' | sort; }
 	[ "$(ecg-mask -S time -s 3 a.ecgz | ecg-dump -a | jq '.mask.data | map(select(. == 0)) | length' | sort -u)" = 60 ]
 }
 
+# per record: [leads with a visible patch, visible patches, targets, missing patches]
+leadstats() { ecg-dump -a "$1" | jq -c '[([.mask.data | _nwise(20) | select(index(0) != null)] | length),
+	(.mask.data | map(select(. == 0)) | length), (.mask.data | map(select(. == 1)) | length),
+	(.mask.data | map(select(. == 2)) | length)]'; }
+
+@test "-D: lead dropout hides whole leads with probability p, keeping 60 visible patches" {
+	# -D 0 draws nothing: the masks of no -D
+	[ "$(ecg-mask -s 4 -D 0 a.ecgz | ecg-dump -a | jq -c .mask)" = "$(ecg-mask -s 4 a.ecgz | ecg-dump -a | jq -c .mask)" ]
+	"$FIX/mkjsonl" 300 1000 | ecg-pack > many.ecgz
+	ecg-mask -s 4 -D 0.5 many.ecgz > d.ecgz
+	leadstats d.ecgz > st.txt
+	# every record: 60 visible, 180 targets (a dropped lead is a target), at
+	# least the 3 leads 60 visible patches need
+	[ "$(jq -c '.[1:]' st.txt | sort -u)" = "[60,180,0]" ]
+	[ "$(jq '.[0] < 3' st.txt | sort -u)" = false ]
+	# leads dropped: 12 - leads with a visible patch; mean near 12 * 0.5 less
+	# the leads given back when fewer than 3 stay (P(Bin(12, 1/2) <= 2) = 2%)
+	run bash -c "jq '12 - .[0]' st.txt | awk '{ s += \$1 } END { printf \"%.3f\", s / NR }'"
+	echo "mean leads dropped: $output"
+	awk -v m="$output" 'BEGIN { exit !(m > 5.6 && m < 6.3) }'
+	# records differ in which leads are dropped
+	[ "$(ecg-dump -a d.ecgz | jq -c '[.mask.data | _nwise(20) | index(0) != null]' | sort -u | wc -l)" -gt 100 ]
+	# -D 1: exactly the 3 leads of 60 visible patches are kept, all visible
+	[ "$(ecg-mask -s 4 -D 1 a.ecgz > one.ecgz && leadstats one.ecgz | sort -u)" = "[3,60,180,0]" ]
+	# deterministic from (seed, id), other seeds drop other leads
+	[ "$(ecg-shuffle -s 2 many.ecgz | ecg-mask -s 4 -D 0.5 | ecg-dump -a | jq -c '[.id, .mask.data]' | sort)" = "$(ecg-dump -a d.ecgz | jq -c '[.id, .mask.data]' | sort)" ]
+	[ "$(ecg-mask -s 5 -D 0.5 many.ecgz | ecg-dump -a | jq -c .mask.data)" != "$(ecg-dump -a d.ecgz | jq -c .mask.data)" ]
+}
+
+@test "-D with missing leads and the lead scheme; a probability out of range" {
+	# missing leads stay 2 and are never given back; dropped leads are targets
+	jq -c '.missing = ["V1","V2","V3"]' a.jsonl | ecg-pack | ecg-mask -s 2 -D 1 -S lead > m.ecgz
+	[ "$(leadstats m.ecgz | sort -u)" = "[3,60,120,60]" ]
+	[ "$(ecg-dump -a m.ecgz | jq -c '.mask.data[120:180] | unique' | sort -u)" = "[2]" ]
+	[ "$(ecg-mask -s 2 --drop-leads=0.3 a.ecgz | ecg-dump -a | jq -c .mask)" = "$(ecg-mask -s 2 -D 0.3 a.ecgz | ecg-dump -a | jq -c .mask)" ]
+	run --separate-stderr ecg-mask -D 1.5 a.ecgz
+	assert_failure 1
+	assert_equal "$stderr" "ecg-mask: -D: out of range [0, 1]: 1.5"
+	run --separate-stderr ecg-mask -D -0.1 a.ecgz
+	assert_failure 1
+}
+
 @test "too few non-missing patches is an error naming the record" {
 	{ head -n 2 a.jsonl; sed -n 3p a.jsonl | jq -c '.missing = ["I","II","III","aVR","aVL","aVF","V1","V2","V3","V4"]'; } | ecg-pack > b.ecgz
 	run --separate-stderr ecg-mask -o m.ecgz b.ecgz

@@ -109,6 +109,28 @@ EOF
 	[ ! -e x.safetensors ]
 }
 
+@test "--init --config: a model of terabytes is refused before it is allocated" {
+	# issue 18: each size was bounded, the total not (ASan aborted, the
+	# plain build said "out of memory")
+	printf 'txt_d 65536\ntxt_mlp 1048576\ntxt_layers 32\n' > big.conf
+	run merit-step --init --config big.conf -o x.safetensors
+	assert_failure 1
+	assert_output -p "merit-step: big.conf: model too large: "
+	assert_output -p " GiB as float32); the limit is 268435456 (1 GiB)"
+	# 32 blocks of 2 * 65536 * 1048576 + 4 * 65536^2 weights: 18 TB
+	[[ $output =~ "too large: "([0-9]+)" parameters (" ]]
+	(( BASH_REMATCH[1] > 32 * (2 * 65536 * 1048576 + 4 * 65536 * 65536) ))
+	# within the parameter limit, not the activations of a record
+	printf 'samples 100000\npatch 10\n' > long.conf
+	run merit-step --init --config long.conf -o x.safetensors
+	assert_failure 1
+	assert_output -p "merit-step: long.conf: model too large: "
+	assert_output -p " activations per record ("
+	assert_output -p "; the limit is 268435456 (1 GiB)"
+	[ ! -e x.safetensors ]
+	refute_leftovers . '*.tmp*'
+}
+
 @test "a vocabulary larger than the model's is refused" {
 	txt-tokenize --learn 600 -o big.txt "$D/s.ecgz"
 	run merit-step --init --preset merit-xs --vocab big.txt -o x.safetensors
@@ -311,26 +333,53 @@ EOF
 	refute_leftovers . '*.tmp'
 }
 
-@test "a non-finite loss stops at the step it happens, naming it; the input stays" {
-	init
-	# poison one weight of the decoder output with NaN
-	/usr/bin/python3 - ck0.safetensors <<'EOF'
+# poison FILE TENSOR VALUE [INDEX]: set element INDEX (default every
+# element) of TENSOR in FILE to VALUE, in place
+poison() {
+	/usr/bin/python3 - "$@" <<'EOF'
 import json, struct, sys
-p = sys.argv[1]
+p, name, value = sys.argv[1], sys.argv[2], float(sys.argv[3])
 f = bytearray(open(p, 'rb').read())
 n = struct.unpack('<Q', f[:8])[0]
-e = json.loads(f[8:8 + n])['dec.out.bias']
-o = 8 + n + e['data_offsets'][0]
-f[o:o + 4] = struct.pack('<f', float('nan'))
+a, b = json.loads(f[8:8 + n])[name]['data_offsets']
+if len(sys.argv) > 4:
+    a += 4 * int(sys.argv[4])
+    b = a + 4
+f[8 + n + a:8 + n + b] = struct.pack('<f', value) * ((b - a) // 4)
 open(p, 'wb').write(f)
 EOF
+}
+
+@test "a non-finite loss stops at the step it happens, naming it; the input stays" {
+	init
+	# finite weights whose products overflow float: the decoder's input
+	# is infinite, its LayerNorm NaN
+	poison ck0.safetensors dec.in.weight 3e38
 	sum=$(md5sum < ck0.safetensors)
 	run merit-step -m ck0.safetensors -o ck1.safetensors "$D/t.ecgz"
 	assert_failure 1
-	assert_output -p "merit-step: step 1: non-finite loss (L_rec nan"
+	assert_output -p "merit-step: step 1: non-finite loss (L_rec "
+	assert_output -p "nan, L_cma "
 	assert_output -p "the input checkpoint is unchanged"
 	[ ! -e ck1.safetensors ]
 	[ "$(md5sum < ck0.safetensors)" = "$sum" ]
+}
+
+@test "a checkpoint with a NaN or infinite weight is refused, naming the tensor and element" {
+	# issue 18: a NaN weight loaded without complaint
+	init
+	cp ck0.safetensors nan.safetensors
+	poison nan.safetensors dec.out.bias nan 0
+	run merit-step -m nan.safetensors -o ck1.safetensors "$D/t.ecgz"
+	assert_failure 1
+	assert_output "merit-step: nan.safetensors: tensor dec.out.bias: element 0 is not finite"
+	[ ! -e ck1.safetensors ]
+	cp ck0.safetensors inf.safetensors
+	poison inf.safetensors ecg.blocks.0.attn.qkv.weight -inf 17
+	run ecg-encode -m inf.safetensors -o e.ecgz "$D/t.ecgz"
+	assert_failure 1
+	assert_output "ecg-encode: inf.safetensors: tensor ecg.blocks.0.attn.qkv.weight: element 17 is not finite"
+	[ ! -e e.ecgz ]
 }
 
 @test "usage and missing options" {

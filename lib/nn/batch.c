@@ -72,10 +72,20 @@ int
 mrt_batch_visible(const msgpack_object *rec, const mrt_nn_config *c,
 		  const uint8_t *missing, int32_t *vis, char *err, size_t cap)
 {
+	int nv;
+	return mrt_batch_visible_kept(rec, c, missing, NULL, vis, &nv, err, cap);
+}
+
+int
+mrt_batch_visible_kept(const msgpack_object *rec, const mrt_nn_config *c,
+		       const uint8_t *missing, const uint8_t *drop, int32_t *vis, int *nv,
+		       char *err, size_t cap)
+{
 	mrt_tensor t;
-	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), nvis = mrt_nn_nvis(c), k = 0, e;
+	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), nvis = mrt_nn_nvis(c), k = 0, all = 0, e;
 	const uint8_t *m;
 
+	*nv = 0;
 	if ((e = mrt_rec_tensor(rec, "mask", &t)) != 0)
 		return mrt_errf(err, cap, e, e == MRT_ENOENT ?
 		    "no field mask (run ecg-mask first)" : "field mask: %s",
@@ -93,14 +103,19 @@ mrt_batch_visible(const msgpack_object *rec, const mrt_nn_config *c,
 		if (missing && missing[p / nt])
 			return mrt_errf(err, cap, MRT_EFORMAT,
 			    "field mask: patch %d of missing lead %d is visible", p % nt, p / nt);
-		if (k == nvis)
+		if (all++ == nvis)
 			return mrt_errf(err, cap, MRT_ESHAPE, "field mask has more than the %d visible "
 			    "patches of mask ratio %g", nvis, c->mask_ratio);
-		vis[k++] = p;
+		if (!drop || !drop[p / nt])
+			vis[k++] = p;
 	}
-	if (k != nvis)
+	if (all != nvis)
 		return mrt_errf(err, cap, MRT_ESHAPE, "field mask has %d visible patches, the model "
-		    "needs %d (mask ratio %g)", k, nvis, c->mask_ratio);
+		    "needs %d (mask ratio %g)", all, nvis, c->mask_ratio);
+	if (k == 0)
+		return mrt_errf(err, cap, MRT_EFORMAT,
+		    "field mask has no visible patch on the leads kept");
+	*nv = k;
 	return 0;
 }
 

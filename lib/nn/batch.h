@@ -35,6 +35,15 @@ int mrt_batch_signal(const msgpack_object *rec, const mrt_nn_config *c, float *s
 int mrt_batch_visible(const msgpack_object *rec, const mrt_nn_config *c,
 		      const uint8_t *missing, int32_t *vis, char *err, size_t cap);
 
+/*
+ * The same, keeping only the visible patches on leads not in drop[leads]
+ * (drop NULL: all): their count, at least 1, into *nv.  For a
+ * reconstruction from a lead subset (ecg-encode --recon --leads).
+ */
+int mrt_batch_visible_kept(const msgpack_object *rec, const mrt_nn_config *c,
+			   const uint8_t *missing, const uint8_t *drop, int32_t *vis, int *nv,
+			   char *err, size_t cap);
+
 /* The record's `tok` (int32 [txt_len], ids below txt_vocab) into tok. */
 int mrt_batch_tokens(const msgpack_object *rec, const mrt_nn_config *c, int32_t *tok,
 		     char *err, size_t cap);

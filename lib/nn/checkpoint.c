@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,8 +133,8 @@ out:
 
 /* ---- reading -------------------------------------------------------------- */
 
-static int
-meta_int(const mrt_st *st, const char *path, const char *key, int *v, char *err, size_t cap)
+int
+nn_st_meta_int(const mrt_st *st, const char *path, const char *key, int *v, char *err, size_t cap)
 {
 	const char *s = mrt_st_meta(st, key);
 	char *end;
@@ -187,6 +188,9 @@ tower_sizes(const mrt_st *st, const char *path, const char *pre, int *layers, in
 	return 0;
 }
 
+static int copy_tensors(const mrt_st *st, const char *path, const nn_table *t, const char *pre,
+			float *dst, char *err, size_t cap);
+
 static int
 config_of(const mrt_st *st, const char *path, mrt_nn_config *c, char *err, size_t cap)
 {
@@ -198,19 +202,19 @@ config_of(const mrt_st *st, const char *path, mrt_nn_config *c, char *err, size_
 	if (!fmt || strcmp(fmt, MRT_NN_FORMAT))
 		return mrt_errf(err, cap, MRT_EFORMAT, "%s: not a merit checkpoint (format %s)", path,
 			     fmt ? fmt : "absent");
-	if (!ver || (rc = meta_int(st, path, "version", &v, err, cap)))
+	if (!ver || (rc = nn_st_meta_int(st, path, "version", &v, err, cap)))
 		return ver ? rc : mrt_errf(err, cap, MRT_ENOENT, "%s: metadata has no version", path);
 	if (v > MRT_NN_VERSION)
 		return mrt_errf(err, cap, MRT_EVERSION, "%s: checkpoint version %d is newer than %d",
 			     path, v, MRT_NN_VERSION);
 	snprintf(c->preset, sizeof c->preset, "%s", ps ? ps : "");
-	if ((rc = meta_int(st, path, "ecg.heads", &c->ecg_heads, err, cap)) ||
-	    (rc = meta_int(st, path, "dec.heads", &c->dec_heads, err, cap)) ||
-	    (rc = meta_int(st, path, "txt.heads", &c->txt_heads, err, cap)) ||
-	    (rc = meta_int(st, path, "fs", &c->fs, err, cap)) ||
-	    (rc = meta_int(st, path, "samples", &c->samples, err, cap)) ||
-	    (rc = meta_int(st, path, "patch", &c->patch, err, cap)) ||
-	    (rc = meta_int(st, path, "max_len", &c->txt_len, err, cap)))
+	if ((rc = nn_st_meta_int(st, path, "ecg.heads", &c->ecg_heads, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "dec.heads", &c->dec_heads, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "txt.heads", &c->txt_heads, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "fs", &c->fs, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "samples", &c->samples, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "patch", &c->patch, err, cap)) ||
+	    (rc = nn_st_meta_int(st, path, "max_len", &c->txt_len, err, cap)))
 		return rc;
 	char *end;
 	if (!mr)
@@ -249,7 +253,15 @@ config_of(const mrt_st *st, const char *path, mrt_nn_config *c, char *err, size_
 	char why[160];
 	if (mrt_nn_config_check(c, why, sizeof why))
 		return mrt_errf(err, cap, MRT_ESHAPE, "%s: inconsistent config: %s", path, why);
-	return 0;
+	/* every tensor of that config, in its shape, before a model of it is
+	 * made: its parameters then take no more memory than the file */
+	nn_table tab = { 0 };
+	if (nn_layout_f(c, NULL, NULL, &tab))
+		rc = mrt_errf(err, cap, MRT_ENOMEM, "%s: out of memory", path);
+	else
+		rc = copy_tensors(st, path, &tab, "", NULL, err, cap);
+	nn_table_free(&tab);
+	return rc;
 }
 
 int
@@ -279,7 +291,9 @@ same_config(const mrt_nn_config *a, const mrt_nn_config *b)
 	       a->dec_attn == b->dec_attn && a->pos == b->pos;
 }
 
-/* Copy every table tensor (name prefixed by pre) from st into dst. */
+/* Copy every table tensor (name prefixed by pre) from st into dst, which
+ * must then hold finite numbers only; dst NULL: check the names, types
+ * and shapes only. */
 static int
 copy_tensors(const mrt_st *st, const char *path, const nn_table *t, const char *pre,
 	     float *dst, char *err, size_t cap)
@@ -301,7 +315,13 @@ copy_tensors(const mrt_st *st, const char *path, const nn_table *t, const char *
 				     "[%" PRId64 ",%" PRId64 "]", path, name, x.shape[0],
 				     e->ndim == 2 ? x.shape[1] : 1, e->shape[0],
 				     e->ndim == 2 ? e->shape[1] : 1);
+		if (!dst)
+			continue;
 		memcpy(dst + e->off, x.data, e->n * sizeof *dst);
+		for (size_t k = 0; k < e->n; k++)
+			if (!isfinite(dst[e->off + k]))
+				return mrt_errf(err, cap, MRT_EFORMAT, "%s: tensor %s: element %zu "
+					     "is not finite", path, name, k);
 	}
 	size_t want = t->n;
 	if (mrt_st_count(st) != want * (pre[0] ? 2 : 1))
@@ -316,8 +336,8 @@ meta_copy(void *ctx, const char *key, const char *value)
 	return nn_meta_add(ctx, key, value);
 }
 
-static long
-meta_step(const mrt_st *st)
+long
+nn_st_meta_step(const mrt_st *st)
 {
 	const char *s = mrt_st_meta(st, "step");
 	char *end;
@@ -368,11 +388,11 @@ mrt_nn_load(mrt_nn_model *m, const char *wpath, const char *opath, char *err, si
 	if ((rc = mrt_st_meta_each(st, meta_copy, &meta)))
 		goto out;
 	memcpy(n->pmem, p, total * sizeof *p);
-	m->step = meta_step(st);
+	m->step = nn_st_meta_step(st);
 	if (opath) {
 		memcpy(m->m, mm, total * sizeof *mm);
 		memcpy(m->v, vv, total * sizeof *vv);
-		m->step = meta_step(so);
+		m->step = nn_st_meta_step(so);
 	}
 	snprintf(n->c.preset, sizeof n->c.preset, "%s", c.preset);
 	n->c.fs = c.fs;

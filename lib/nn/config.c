@@ -81,6 +81,62 @@ check_tower(const char *name, int d, int layers, int heads, int mlp, char *msg, 
 	return 0;
 }
 
+/* Parameters of a transformer block of width d and MLP width mlp (the
+ * tensors of take_block, model.c). */
+static double
+block_params(double d, double mlp)
+{
+	return 4 * d * d + 2 * d * mlp + 9 * d + mlp;
+}
+
+/* Activations of a tower of L blocks over N tokens in training: the
+ * buffers of tower_acts_layout (model.c) with B = 1, each block's
+ * counted in full, and the tower's gradients. */
+static double
+tower_acts(double N, double d, double H, double mlp, double L)
+{
+	return L * (7 * N * d + N * N * H + 2 * N * mlp + 4 * N) + 4 * N * d + 2 * N;
+}
+
+void
+nn_config_sizes(const mrt_nn_config *c, double *params, double *acts)
+{
+	double nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), nv = mrt_nn_nvis(c);
+	double d = c->ecg_d, dd = c->dec_d, td = c->txt_d, P = c->patch, leads = c->leads;
+	double len = c->txt_len, pr = c->proj;
+	/* the tensors of nn_layout (model.c), tower by tower */
+	*params = d * P + d + nt * d + leads * d + c->ecg_layers * block_params(d, c->ecg_mlp) +
+		  2 * d + pr * d +
+		  dd * d + 2 * dd + nt * dd + leads * dd + c->dec_layers * block_params(dd, c->dec_mlp) +
+		  2 * dd + P * dd + P +
+		  (double)c->txt_vocab * td + len * td + c->txt_layers * block_params(td, c->txt_mlp) +
+		  2 * td + pr * td + 1;
+	/* training (train_layout): the three towers, the largest block's
+	 * backward scratch, the signal, patches, decoder input and output */
+	double te = tower_acts(nv, d, c->ecg_heads, c->ecg_mlp, c->ecg_layers);
+	double tdec = tower_acts(np, dd, c->dec_heads, c->dec_mlp, c->dec_layers);
+	double tt = tower_acts(len, td, c->txt_heads, c->txt_mlp, c->txt_layers);
+	double blk = fmax(fmax(tower_acts(nv, d, c->ecg_heads, c->ecg_mlp, 1) + nv * nv,
+			       tower_acts(np, dd, c->dec_heads, c->dec_mlp, 1) + np * np),
+			  tower_acts(len, td, c->txt_heads, c->txt_mlp, 1) + len * len);
+	double train = te + tdec + tt + blk + leads * c->samples + nv * P + 2 * nv * dd +
+		       3 * np * P + 4 * (d + dd + td + pr);
+	/* inference (nn_net_encode_ecg): the encoder over every patch */
+	double infer = tower_acts(np, d, 0, c->ecg_mlp, c->ecg_layers > 0) + np * np +
+		       leads * c->samples;
+	*acts = fmax(train, infer);
+}
+
+static int
+check_total(const char *what, double n, double limit, char *msg, size_t cap)
+{
+	if (n <= limit)
+		return 0;
+	return mrt_errf(msg, cap, MRT_EINVAL, "model too large: %s%.0f %s (%.1f GiB as float32); "
+			"the limit is %.0f (%.0f GiB)", n < 1e15 ? "" : "about ", n, what,
+			n * 4 / (1 << 30), limit, limit * 4 / (1 << 30));
+}
+
 int
 mrt_nn_config_check(const mrt_nn_config *c, char *msg, size_t cap)
 {
@@ -106,6 +162,12 @@ mrt_nn_config_check(const mrt_nn_config *c, char *msg, size_t cap)
 	if (c->pos == MRT_NN_POS_SINCOS && (c->ecg_d % 2 || c->dec_d % 2))
 		return mrt_errf(msg, cap, MRT_EINVAL, "pos sincos needs even widths (ecg_d %d, dec_d %d)",
 				c->ecg_d, c->dec_d);
+	/* the totals, before anything of their size is allocated */
+	double params, acts;
+	nn_config_sizes(c, &params, &acts);
+	if ((rc = check_total("parameters", params, MRT_NN_MAXPARAMS, msg, cap)) ||
+	    (rc = check_total("activations per record", acts, MRT_NN_MAXACTS, msg, cap)))
+		return rc;
 	return 0;
 }
 

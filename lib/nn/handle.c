@@ -166,9 +166,23 @@ mrt_nn_encode_ecg(mrt_nn_model *m, const float *sig, const uint8_t *missing, int
 		  float *h, float *e)
 {
 	int rc = nn_net_encode_ecg_f(m->net, sig, missing, B, h, e);
+	if (rc == MRT_EINVAL && B >= 1 && B <= m->net->maxB)
+		return mrt_errf(m->err, sizeof m->err, rc, "encode: a record with no present lead");
 	if (rc)
 		return mrt_errf(m->err, sizeof m->err, rc, "encode: batch of %d (largest %d) or out of memory", B,
 			    m->net->maxB);
+	return 0;
+}
+
+int
+mrt_nn_encode_tokens(mrt_nn_model *m, const float *sig, const uint8_t *missing, int B,
+		     float *tok)
+{
+	int rc = nn_net_encode_ecg_f(m->net, sig, missing, B, NULL, NULL);
+	if (rc)
+		return mrt_errf(m->err, sizeof m->err, rc, "encode: batch of %d (largest %d) or out of memory", B,
+			    m->net->maxB);
+	memcpy(tok, m->net->ie.lnf, (size_t)B * m->net->np * m->net->c.ecg_d * sizeof *tok);
 	return 0;
 }
 
@@ -188,14 +202,31 @@ int
 mrt_nn_reconstruct(mrt_nn_model *m, const float *sig, const uint8_t *missing,
 		   const int32_t *vis, int B, float *xn, float *pred)
 {
+	return mrt_nn_reconstruct_nv(m, sig, missing, vis, m->net->nvis, B, xn, pred);
+}
+
+int
+mrt_nn_reconstruct_nv(mrt_nn_model *m, const float *sig, const uint8_t *missing,
+		      const int32_t *vis, int nv, int B, float *xn, float *pred)
+{
 	nn_net_f *n = m->net;
 	mrt_nn_hparams hp;
 	mrt_nn_hparams_default(&hp);
 	hp.lambda_cma = 0;
 	if (!n->train)
 		return mrt_errf(m->err, sizeof m->err, MRT_EINVAL, "reconstruct needs a model made with MRT_NN_TRAIN");
+	int full = n->nvis;
+	if (nv < 1 || nv > full)
+		return mrt_errf(m->err, sizeof m->err, MRT_EINVAL, "reconstruct: %d visible tokens (1 to %d)", nv, full);
+	/* fewer visible tokens than training's: the activations, laid out for
+	 * nvis a record, hold them; the encoder and the decoder's input run on
+	 * nv a record */
 	mrt_nn_batch b = { B, sig, missing, vis, NULL };
+	n->nvis = nv;
+	n->ta[NN_TOWER_ECG].N = nv;
 	int rc = nn_net_forward_f(n, &b, &hp, NULL);
+	n->nvis = full;
+	n->ta[NN_TOWER_ECG].N = full;
 	if (rc)
 		return mrt_errf(m->err, sizeof m->err, rc, "reconstruct: bad batch");
 	size_t len = (size_t)B * n->c.leads * n->c.samples;

@@ -63,6 +63,10 @@ typedef struct {
 /* config.c */
 void nn_table_free(nn_table *t);
 int nn_round_half_away(double x);
+/* The parameters of the model of config c, and about the largest number
+ * of activations of one record (training, or encoding), in double so that
+ * no size overflows. */
+void nn_config_sizes(const mrt_nn_config *c, double *params, double *acts);
 /* model_f32.o only: the float build's vectorisable exp */
 float nn_expf_fast(float x);
 
@@ -142,6 +146,27 @@ typedef struct {
 /* handle.c: add a copy of key = value (MRT_ENOMEM); free every entry. */
 int nn_meta_add(nn_meta *l, const char *key, const char *value);
 void nn_meta_clear(nn_meta *l);
+
+/* optim.c: lib/nn's AdamW (PyTorch's, MODEL.md) for the MERIT model and
+ * the caption decoder.  nn_sumsq sums squares in a fixed order whatever
+ * the thread count; nn_adamw_setup takes the constants of step t
+ * (1-based) at learning rate lr with the clipping factor of gradient norm
+ * norm; nn_adamw_update updates n parameters, with weight decay if decay. */
+typedef struct {
+	float b1, b2, stepsz, sbc2, eps, decay, coef;
+} nn_adamw;
+double nn_sumsq(const float *g, size_t n);
+void nn_adamw_setup(nn_adamw *a, const mrt_nn_hparams *hp, double lr, long t, double norm);
+void nn_adamw_update(const nn_adamw *a, float *p, const float *g, float *m, float *v, size_t n,
+		     int decay);
+
+/* checkpoint.c, for caption.c too: the metadata value key of st as an
+ * integer in [0, INT32_MAX] (MRT_ENOENT, MRT_EFORMAT with a message naming
+ * path); the step (0 if absent or bad). */
+struct mrt_st;
+int nn_st_meta_int(const struct mrt_st *st, const char *path, const char *key, int *v, char *err,
+		   size_t cap);
+long nn_st_meta_step(const struct mrt_st *st);
 
 /* The handle behind mrt_nn_model: the float network, its Adam moments. */
 struct mrt_nn_model {
@@ -245,12 +270,17 @@ typedef struct {
 	/* what the last forward pass ran, for backward */
 	int B;
 	double lambda_rec, lambda_cma;  /* 0: branch not run */
+	int cma_ext;                    /* 1: L_cma is the caller's (nn/dp.h): the
+					 * forward stops at en, tn; the backward
+					 * starts from den, dtn as set */
 	/* inference activations (one block's buffers shared by all layers) */
 	NN_R *imem_e, *imem_t;
 	nn_tower_acts ie, it;
 	NN_R *ixn, *ih, *itp, *it_, *itnorm;
+	NN_R *ipin, *ihg;               /* a group's present leads' patches, h */
 	double *iproj;                  /* [proj] ecg.proj(h) of one record */
-	int32_t *itok;
+	int32_t *itok, *itk;            /* token indices: all in order, a group's */
+	int *igrp;                      /* the records of a group */
 	uint8_t *ikm;
 } nn_net;
 
@@ -267,7 +297,9 @@ void nn_net_zero_grad(nn_net *n);
 /* Backward pass of the last forward pass: accumulates into the gradients
  * (zero them first), lambda_rec * dL_rec + lambda_cma * dL_cma. */
 void nn_net_backward(nn_net *n);
-/* Embeddings of B records, all patches visible: h [B, ecg_d], e [B, proj]
+/* Embeddings of B records, every patch of the present leads (missing[l]
+ * == 0; NULL: all) visible, h the mean of their tokens (MRT_EINVAL for a
+ * record without a present lead): h [B, ecg_d], e [B, proj]
  * L2-normalised, computed per record in double from h (so e does not
  * depend on the batch); either may be NULL. */
 int nn_net_encode_ecg(nn_net *n, const float *sig, const uint8_t *missing, int B,

@@ -43,7 +43,8 @@
  * below 1e-8 relative), 2^n built in the exponent bits.  Inputs are
  * clamped to [-80, 80] so that neither the result nor what GELU and
  * softmax compute from it is ever subnormal (subnormal arithmetic is ~100
- * times slower): below -80 the result is 1.8e-35 instead of less.
+ * times slower): below -80 the result is 1.8e-35 instead of less, -inf
+ * gives 0, +inf e^80 and NaN NaN.
  * Relative error within 3e-7 of expf (test_nn_layers).  The Makefile
  * builds this object with -O3 -fno-trapping-math, which if-converts the
  * clamps so that the GELU and softmax loops vectorise.
@@ -51,16 +52,19 @@
 static inline float
 fexp(float x)
 {
-	x = x < -80.0f ? -80.0f : x > 80.0f ? 80.0f : x;
-	float t = x * 1.44269504088896341f;
+	/* NaN passes the clamps: 0 in its place until the result (converting
+	 * NaN to int is undefined) */
+	float c = x < -80.0f ? -80.0f : x > 80.0f ? 80.0f : x;
+	c = c == c ? c : 0.0f;
+	float t = c * 1.44269504088896341f;
 	float n = (t + 12582912.0f) - 12582912.0f;     /* round to nearest */
-	float r = x - n * 0.693145751953125f - n * 1.42860682030941723e-6f;
+	float r = c - n * 0.693145751953125f - n * 1.42860682030941723e-6f;
 	float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
 		  r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
 	int32_t e = ((int32_t)n + 127) << 23;
 	float s;
 	memcpy(&s, &e, sizeof s);
-	return p * s;
+	return x != x ? x : x == -INFINITY ? 0.0f : p * s;
 }
 
 float
@@ -1355,14 +1359,16 @@ ecg_embed_backward(nn_params *g, const R *dx0, const R *pin, const int32_t *toki
 
 /* ---- decoder embedding ------------------------------------------------------
  * The decoder's input x0 [B*np, dd]: dec.in(enc) [B*nv, dd] at the visible
- * tokens (tokidx [B*nv]), the mask token at every other, plus time_pos and
- * lead_emb of every token; dinout keeps dec.in(enc). */
+ * tokens (tokidx [B*nv], nv the visible tokens of a record: the model's
+ * nvis, or fewer in a reconstruction from a lead subset), the mask token
+ * at every other, plus time_pos and lead_emb of every token; dinout keeps
+ * dec.in(enc). */
 
 static void
 dec_embed_forward(R *x0, R *dinout, const R *enc, const int32_t *tokidx, const nn_params *p,
-		  const mrt_nn_config *c, int B)
+		  const mrt_nn_config *c, int B, int nv)
 {
-	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), nv = mrt_nn_nvis(c), dd = c->dec_d;
+	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), dd = c->dec_d;
 	int Te = B * nv, Td = B * np;
 	nn_linear_forward(dinout, enc, p->din_w, p->din_b, Te, c->ecg_d, dd);
 	for (int r = 0; r < Td; r++)
@@ -1384,9 +1390,9 @@ dec_embed_forward(R *x0, R *dinout, const R *enc, const int32_t *tokidx, const n
 static void
 dec_embed_backward(R *denc, R *ddin, nn_params *g, const R *dx0, const R *enc,
 		   const int32_t *tokidx, const uint8_t *isvis, const nn_params *p,
-		   const mrt_nn_config *c, int B)
+		   const mrt_nn_config *c, int B, int nv)
 {
-	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), nv = mrt_nn_nvis(c), dd = c->dec_d;
+	int nt = mrt_nn_ntime(c), np = mrt_nn_npatch(c), dd = c->dec_d;
 	int Te = B * nv, Td = B * np, fixed = c->pos == MRT_NN_POS_SINCOS;
 	for (int r = 0; r < Td; r++) {
 		int k = r % np;
@@ -1495,7 +1501,8 @@ rec_forward(nn_net *n, int B, int raw, long *nrec)
 	nn_tower_acts *a = &n->ta[NN_TOWER_DEC];
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_DEC);
 	int Td = B * n->np;
-	dec_embed_forward(a->x0, n->dinout, n->ta[NN_TOWER_ECG].lnf, n->tokidx, &n->p, c, B);
+	dec_embed_forward(a->x0, n->dinout, n->ta[NN_TOWER_ECG].lnf, n->tokidx, &n->p, c, B,
+			  n->nvis);
 	tower_forward(a, &w, B, NULL, NULL);
 	nn_linear_forward(n->pred, a->lnf, n->p.dout_w, n->p.dout_b, Td, c->dec_d, c->patch);
 	*nrec = rec_targets(n, B, raw);
@@ -1514,7 +1521,7 @@ rec_backward(nn_net *n, int B, double lambda)
 			   c->dec_d, c->patch);
 	tower_backward(&g, a, &w, B, NULL, n->bscr, n->ascr, n->nscr);
 	dec_embed_backward(ea->dlnf, n->ddin, &n->g, a->dx, ea->lnf, n->tokidx, n->isvis, &n->p,
-			   c, B);
+			   c, B, n->nvis);
 }
 
 /* ---- the contrastive branch ---------------------------------------------------- */
@@ -1535,6 +1542,8 @@ cma_forward(nn_net *n, int B)
 	nn_pool_forward(n->tp, a->lnf, n->kmask, B, c->txt_len, c->txt_d);
 	nn_linear_forward(n->t, n->tp, n->p.tproj, NULL, B, c->txt_d, c->proj);
 	nn_l2norm_forward(n->tn, n->tnorm, n->t, B, c->proj);
+	if (n->cma_ext)         /* nn/dp.h: the caller computes L_cma */
+		return 0;
 	return nn_infonce_forward(n->logits, n->prow, n->pcol, n->en, n->tn, *n->p.logit_scale, B,
 				  c->proj);
 }
@@ -1546,8 +1555,9 @@ cma_backward(nn_net *n, int B, double lambda)
 	nn_tower_acts *ea = &n->ta[NN_TOWER_ECG], *a = &n->ta[NN_TOWER_TXT];
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_TXT), g = tower_view(&n->g, c, NN_TOWER_TXT);
 	int pr = c->proj;
-	nn_infonce_backward(n->den, n->dtn, n->g.logit_scale, n->logits, n->prow, n->pcol, n->en,
-			    n->tn, *n->p.logit_scale, lambda, B, pr);
+	if (!n->cma_ext)        /* nn/dp.h: the caller set den, dtn and ds */
+		nn_infonce_backward(n->den, n->dtn, n->g.logit_scale, n->logits, n->prow,
+				    n->pcol, n->en, n->tn, *n->p.logit_scale, lambda, B, pr);
 	nn_l2norm_backward(n->de, n->den, n->en, n->enorm, B, pr);
 	nn_linear_backward(n->dh, n->g.eproj, NULL, n->de, n->h, n->p.eproj, B, c->ecg_d, pr);
 	nn_pool_backward(ea->dlnf, n->dh, NULL, B, n->nvis, c->ecg_d);
@@ -1699,6 +1709,8 @@ nn_net_free(nn_net *n)
 	free(n->imem_t);
 	free(n->iproj);
 	free(n->itok);
+	free(n->itk);
+	free(n->igrp);
 	free(n->ikm);
 	free(n);
 }
@@ -1768,6 +1780,80 @@ nn_net_backward(nn_net *n)
 
 /* ---- inference ------------------------------------------------------------------ */
 
+/* Rows of a product that OpenBLAS computes alike wherever they fall in
+ * the call: its kernels take rows in blocks of 8 and round the rows of a
+ * shorter tail differently (measured: a lead's 20 tokens alone differ in
+ * the last bits from the same rows among 40).  The encoder's products have
+ * B*N rows, which each of the n threads splits evenly (split()), so a
+ * group is padded to B*N a multiple of NN_ROW_BLOCK*n. */
+#define NN_ROW_BLOCK 8
+
+static int
+gcd(int a, int b)
+{
+	while (b) {
+		int t = a % b;
+		a = b, b = t;
+	}
+	return a;
+}
+
+/* Records to pad a group of records of N tokens to (a multiple of). */
+static int
+pad_records(int N)
+{
+	int q = NN_ROW_BLOCK * omp_get_max_threads();
+	return q / gcd(N, q);
+}
+
+/* Encode the Bk records rec[] of the batch, each with its k present
+ * leads (lead order) as k*nt tokens, each token with its own lead
+ * embedding and time position; h of record rec[g] into ih.  The tower
+ * runs without a token list: a record's tokens are whole leads in order,
+ * so the attention structures (same lead: nt consecutive rows, same time
+ * step: rows nt apart) hold for k leads as for 12.  The group is padded
+ * with copies of its first record (pad_records), whose h are dropped. */
+static void
+encode_group(nn_net *n, const uint8_t *missing, const int *rec, int Bk, int k)
+{
+	const mrt_nn_config *c = &n->c;
+	int nt = n->nt, np = n->np, d = c->ecg_d, S = c->samples, N = k * nt;
+	int g = pad_records(N), Bp = (Bk + g - 1) / g * g;
+	size_t LS = (size_t)c->leads * S;
+	const R *pin = n->ixn;
+	const int32_t *tok = n->itok;
+	R *hout = n->ih;
+	int whole = k == c->leads && rec[Bk - 1] == Bk - 1 && Bp == Bk;
+	if (!whole) {
+		/* gather the present leads' samples (a lead's nt patches are its
+		 * S samples in order) and their token indices lead*nt + t */
+		for (int r = 0; r < Bp; r++) {
+			const uint8_t *ms = missing ? missing + (size_t)rec[r < Bk ? r : 0] * c->leads
+						    : NULL;
+			for (int l = 0, j = 0; l < c->leads; l++) {
+				if (ms && ms[l])
+					continue;
+				size_t row = (size_t)r * k + j++;
+				memcpy(n->ipin + row * S, n->ixn + rec[r < Bk ? r : 0] * LS +
+				       (size_t)l * S, (size_t)S * sizeof *n->ipin);
+				for (int t = 0; t < nt; t++)
+					n->itk[row * nt + t] = l * nt + t;
+			}
+		}
+		pin = n->ipin, tok = n->itk, hout = n->ihg;
+	}
+	ecg_embed_forward(n->ie.x0, pin, tok, &n->p, c, Bp * N);
+	nn_tower w = tower_view(&n->p, c, NN_TOWER_ECG);
+	n->ie.N = N;
+	tower_forward(&n->ie, &w, Bp, NULL, NULL);
+	n->ie.N = np;
+	nn_pool_forward(hout, n->ie.lnf, NULL, Bk, N, d);
+	if (!whole)
+		for (int r = 0; r < Bk; r++)
+			memcpy(n->ih + (size_t)rec[r] * d, n->ihg + (size_t)r * d,
+			       (size_t)d * sizeof *n->ih);
+}
+
 int
 nn_net_encode_ecg(nn_net *n, const float *sig, const uint8_t *missing, int B, R *h, R *e)
 {
@@ -1775,35 +1861,58 @@ nn_net_encode_ecg(nn_net *n, const float *sig, const uint8_t *missing, int B, R 
 	int np = n->np, d = c->ecg_d, pr = c->proj;
 	if (B < 1 || B > n->maxB)
 		return MRT_EINVAL;
+	for (int b = 0; missing && b < B; b++) {
+		int k = 0;
+		for (int l = 0; l < c->leads; l++)
+			k += !missing[(size_t)b * c->leads + l];
+		if (!k)
+			return MRT_EINVAL;
+	}
 	if (!n->imem_e) {
+		/* room for maxB records and the padding of a group of them */
+		int pB = n->maxB + NN_ROW_BLOCK * omp_get_max_threads();
 		arena A = { NULL, 0 };
-		size_t mB = (size_t)n->maxB;
-		tower_acts_layout(&A, &n->ie, n->maxB, np, d, c->ecg_heads, c->ecg_mlp,
+		size_t mB = (size_t)n->maxB, LS = (size_t)c->leads * c->samples;
+		tower_acts_layout(&A, &n->ie, pB, np, d, c->ecg_heads, c->ecg_mlp,
 				  c->ecg_layers, 1);
-		take_buf(&A, mB * c->leads * c->samples);
+		take_buf(&A, mB * LS);
+		take_buf(&A, (size_t)pB * LS);
 		take_buf(&A, mB * d);
+		take_buf(&A, (size_t)pB * d);
 		R *mem = alloc(A.off);
 		double *v = malloc((size_t)pr * sizeof *v);
-		int32_t *tk = malloc(mB * np * sizeof *tk);
-		if (!mem || !v || !tk) {
-			free(mem), free(v), free(tk);
+		int32_t *tk = malloc(mB * np * sizeof *tk), *tk2 = malloc((size_t)pB * np * sizeof *tk2);
+		int *grp = malloc(mB * sizeof *grp);
+		if (!mem || !v || !tk || !tk2 || !grp) {
+			free(mem), free(v), free(tk), free(tk2), free(grp);
 			return MRT_ENOMEM;
 		}
 		A = (arena){ mem, 0 };
-		tower_acts_layout(&A, &n->ie, n->maxB, np, d, c->ecg_heads, c->ecg_mlp,
+		tower_acts_layout(&A, &n->ie, pB, np, d, c->ecg_heads, c->ecg_mlp,
 				  c->ecg_layers, 1);
-		n->ixn = take_buf(&A, mB * c->leads * c->samples);
+		n->ixn = take_buf(&A, mB * LS);
+		n->ipin = take_buf(&A, (size_t)pB * LS);
 		n->ih = take_buf(&A, mB * d);
+		n->ihg = take_buf(&A, (size_t)pB * d);
 		for (size_t i = 0; i < mB * np; i++)
 			tk[i] = (int32_t)(i % np);
-		n->imem_e = mem, n->iproj = v, n->itok = tk;
+		n->imem_e = mem, n->iproj = v, n->itok = tk, n->itk = tk2, n->igrp = grp;
 	}
-	/* all tokens visible: the patches are xn itself, in token order */
 	ecg_prep(n, sig, missing, NULL, B, 0, n->ixn, NULL, NULL, NULL, NULL);
-	ecg_embed_forward(n->ie.x0, n->ixn, n->itok, &n->p, c, B * np);
-	nn_tower w = tower_view(&n->p, c, NN_TOWER_ECG);
-	tower_forward(&n->ie, &w, B, NULL, NULL);
-	nn_pool_forward(n->ih, n->ie.lnf, NULL, B, np, d);
+	/* one encoder pass per count k of present leads (all 12: the whole
+	 * batch in order, the patches xn itself) */
+	for (int k = c->leads; k >= 1; k--) {
+		int Bk = 0;
+		for (int b = 0; b < B; b++) {
+			int kb = c->leads;
+			for (int l = 0; missing && l < c->leads; l++)
+				kb -= missing[(size_t)b * c->leads + l] != 0;
+			if (kb == k)
+				n->igrp[Bk++] = b;
+		}
+		if (Bk)
+			encode_group(n, missing, n->igrp, Bk, k);
+	}
 	if (h)
 		memcpy(h, n->ih, (size_t)B * d * sizeof *h);
 	if (!e)

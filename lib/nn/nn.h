@@ -55,7 +55,12 @@ typedef struct {
 /* Fill *c with a preset: "merit-s" (MODEL.md) or "merit-xs" (tiny, tests).
  * MRT_ENOENT for an unknown name. */
 int mrt_nn_preset(const char *name, mrt_nn_config *c);
-/* MRT_EINVAL (with a reason in msg) if the sizes do not fit together. */
+/* MRT_EINVAL (with a reason in msg) if the sizes do not fit together, or
+ * if the model has more than MRT_NN_MAXPARAMS parameters or, in training,
+ * more than about MRT_NN_MAXACTS activations per record (1 GiB each as
+ * float32; merit-s has 9.5 million and about 5 million). */
+#define MRT_NN_MAXPARAMS (1 << 28)
+#define MRT_NN_MAXACTS   (1 << 28)
 int mrt_nn_config_check(const mrt_nn_config *c, char *msg, size_t cap);
 /* Set the config key to value, as written in a config file and in a
  * checkpoint's metadata (merit-checkpoint(5)): a size (ecg_d, dec_layers,
@@ -147,12 +152,21 @@ void mrt_nn_normalise(const mrt_nn_config *c, const float *x, const uint8_t *mis
 int mrt_nn_train_step(mrt_nn_model *m, const mrt_nn_batch *b, const mrt_nn_hparams *hp,
 		      mrt_nn_losses *out);
 
-/* Embeddings, all patches visible: h [B, ecg_d] (mean of final tokens) and
- * e [B, proj] = ecg.proj(h) L2-normalised, computed per record in double
- * so that e does not depend on the batch; either may be NULL.
- * B <= max_batch. */
+/* Embeddings of the present leads: the encoder sees every patch of each
+ * lead with missing[b*leads + l] == 0 (missing NULL: all 12), each token
+ * with its own lead embedding and time position, and nothing of a missing
+ * lead.  h [B, ecg_d] is the mean of those final tokens and e [B, proj] =
+ * ecg.proj(h) L2-normalised, computed per record in double so that e does
+ * not depend on the batch; either may be NULL.  Records with different
+ * counts of present leads run as separate groups (one encoder pass per
+ * count), so h does not depend on the batch either.  B <= max_batch;
+ * MRT_EINVAL for a record with no present lead. */
 int mrt_nn_encode_ecg(mrt_nn_model *m, const float *sig, const uint8_t *missing, int B,
 		      float *h, float *e);
+/* The encoder's final tokens (after ecg.ln), all patches visible: tok
+ * [B, npatch, ecg_d], token lead*nt + t (the caption decoder's input). */
+int mrt_nn_encode_tokens(mrt_nn_model *m, const float *sig, const uint8_t *missing, int B,
+			 float *tok);
 /* Report embeddings t [B, proj], L2-normalised.  tok [B, txt_len]. */
 int mrt_nn_encode_text(mrt_nn_model *m, const int32_t *tok, int B, float *t);
 /* Masked reconstruction for pictures: with visible tokens vis [B, nvis],
@@ -161,6 +175,11 @@ int mrt_nn_encode_text(mrt_nn_model *m, const int32_t *tok, int B, float *t);
  * target is normalised).  Either may be NULL. */
 int mrt_nn_reconstruct(mrt_nn_model *m, const float *sig, const uint8_t *missing,
 		       const int32_t *vis, int B, float *xn, float *pred);
+/* The same with nv visible tokens a record (vis [B, nv], 1 <= nv <= nvis):
+ * a reconstruction from fewer patches than training shows, such as the
+ * visible patches of a lead subset. */
+int mrt_nn_reconstruct_nv(mrt_nn_model *m, const float *sig, const uint8_t *missing,
+			  const int32_t *vis, int nv, int B, float *xn, float *pred);
 
 /* Checkpoints (formats/merit-checkpoint.5).  Weights: tensor names of
  * MODEL.md, float32, [out, in] linear weights; __metadata__ holds format,

@@ -176,6 +176,21 @@ test_roundtrip(const mrt_nn_config *c, const batch *bt)
 	mrt_nn_free(b);
 }
 
+/* The metadata of a merit-xs checkpoint, with key (if not NULL) set to
+ * value. */
+static const char **
+xs_meta(const char *key, const char *value)
+{
+	static const char *meta[] = { "format", "merit", "version", "1",
+			       "preset", "merit-xs", "ecg.heads", "2", "dec.heads", "2",
+			       "txt.heads", "2", "fs", "100", "samples", "1000", "patch", "50",
+			       "mask_ratio", "0.75", "max_len", "16", NULL };
+	static const char *kv[sizeof meta / sizeof meta[0]];
+	for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++)
+		kv[i] = i % 2 && key && !strcmp(meta[i - 1], key) ? value : meta[i];
+	return kv;
+}
+
 /* Rewrite w.st with one change: tensor skip left out, tensor f64 stored
  * as float64, tensor bad with one row too many, or metadata format wrong. */
 static void
@@ -208,12 +223,9 @@ write_variant(const mrt_nn_model *m, const char *out, const char *skip, const ch
 		}
 		k++;
 	}
-	const char *meta[] = { "format", format ? format : "merit", "version", "1",
-			       "preset", "merit-xs", "ecg.heads", "2", "dec.heads", "2",
-			       "txt.heads", "2", "fs", "100", "samples", "1000", "patch", "50",
-			       "mask_ratio", "0.75", "max_len", "16", NULL };
 	char err[256];
-	CHECK(mrt_st_write(out, ts, k, meta, err, sizeof err) == 0);
+	CHECK(mrt_st_write(out, ts, k, xs_meta(format ? "format" : NULL, format), err,
+			   sizeof err) == 0);
 	free(ts);
 	free(dd);
 	free(big);
@@ -325,6 +337,70 @@ tensor_data(const mrt_nn_model *m, const char *name, size_t *n)
 	return NULL;
 }
 
+/* The model's tensors with metadata key set to value. */
+static void
+write_meta(const mrt_nn_model *m, const char *out, const char *key, const char *value)
+{
+	const nn_table *t = &m->net->tab;
+	mrt_st_tensor *ts = calloc(t->n, sizeof *ts);
+	char err[256];
+	for (size_t i = 0; i < t->n; i++) {
+		const nn_entry *e = &t->e[i];
+		ts[i] = (mrt_st_tensor){ e->name, MRT_F32, e->ndim, { e->shape[0], e->shape[1] },
+					 m->net->pmem + e->off };
+	}
+	CHECK(mrt_st_write(out, ts, t->n, xs_meta(key, value), err, sizeof err) == 0);
+	free(ts);
+}
+
+/* Hostile checkpoints (issue 18, fuzz/regress/checkpoint): a NaN or an
+ * infinity in the weights or the moments is refused with the tensor and
+ * element named; metadata asking for a model far larger than the file's
+ * tensors is refused by mrt_nn_read_config, before a model of that size
+ * exists, and so is one past the size limits. */
+static void
+test_hostile(const mrt_nn_config *c, const batch *bt)
+{
+	mrt_nn_model *m = trained(c, bt);
+	char err[256] = "";
+	mrt_nn_config rc;
+	size_t n;
+	float *w = tensor_data(m, "ecg.blocks.0.attn.qkv.weight", &n), keep = w[17];
+	CHECK(w && n > 17);
+	w[17] = NAN;
+	CHECK(mrt_nn_save(m, path("nan.st"), NULL, NULL, err, sizeof err) == 0);
+	w[17] = keep;
+	expect_fail(m, path("nan.st"), MRT_EFORMAT,
+		    "nan.st: tensor ecg.blocks.0.attn.qkv.weight: element 17 is not finite", 0);
+	mrt_nn_model *o;
+	CHECK(mrt_nn_open(&o, path("nan.st"), NULL, 1, 0, err, sizeof err) == MRT_EFORMAT &&
+	      o == NULL);
+	float *b = tensor_data(m, "txt.ln.bias", &n);
+	size_t off = (size_t)(b - m->net->pmem);
+	float mv = m->v[off + n - 1];
+	m->v[off + n - 1] = INFINITY;
+	CHECK(mrt_nn_save(m, path("w.st"), path("inf.st"), NULL, err, sizeof err) == 0);
+	m->v[off + n - 1] = mv;
+	CHECK(mrt_nn_load(m, path("w.st"), path("inf.st"), err, sizeof err) == MRT_EFORMAT &&
+	      strstr(err, "inf.st: tensor v.txt.ln.bias: element "));
+	char want[64];
+	snprintf(want, sizeof want, "element %zu is not finite", n - 1);
+	CHECK(strstr(err, want), "%s", err);
+	CHECK(m->v[off + n - 1] == mv);
+
+	/* 20000 samples: 400 time steps (within the limits); the file has 20 */
+	write_meta(m, path("samples.st"), "samples", "20000");
+	CHECK(mrt_nn_read_config(path("samples.st"), &rc, err, sizeof err) == MRT_ESHAPE &&
+	      strstr(err, "samples.st: tensor ecg.time_pos has shape [20,32], expected "
+		     "[400,32]"), "%s", err);
+	/* patch 1: 12000 tokens, past the activation limit */
+	write_meta(m, path("patch.st"), "patch", "1");
+	CHECK(mrt_nn_read_config(path("patch.st"), &rc, err, sizeof err) == MRT_ESHAPE &&
+	      strstr(err, "patch.st: inconsistent config: model too large: ") &&
+	      strstr(err, "the limit is 268435456 (1 GiB)"), "%s", err);
+	mrt_nn_free(m);
+}
+
 /* The structure keys: written only when not the default and read back; a
  * model of another structure refuses the file; a bad value is named.  The
  * sin-cos tables follow the formula and training leaves them alone. */
@@ -411,6 +487,7 @@ main(void)
 	test_roundtrip(&c, &bt);
 	test_bad(&c, &bt);
 	test_structure(&c, &bt);
+	test_hostile(&c, &bt);
 	free(bt.sig), free(bt.vis), free(bt.tok);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

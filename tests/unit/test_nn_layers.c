@@ -15,66 +15,7 @@
 #include "check.h"
 
 
-static mrt_rng rng;
-
-static double *
-rnd(size_t n, double scale)
-{
-	double *x = malloc(n * sizeof *x);
-	for (size_t i = 0; i < n; i++)
-		x[i] = scale * mrt_rng_normal(&rng);
-	return x;
-}
-
-static double *
-zeros(size_t n)
-{
-	return calloc(n, sizeof(double));
-}
-
-static double
-dot(const double *a, const double *b, size_t n)
-{
-	double s = 0;
-	for (size_t i = 0; i < n; i++)
-		s += a[i] * b[i];
-	return s;
-}
-
-/* The loss of the layer under test as a function of its inputs. */
-typedef double (*lossfn)(void *ctx);
-
-#define FD_H   1e-5
-#define FD_REL 1e-6
-#define FD_ABS 1e-9
-
-/* Compare analytic gradient g[n] of f with respect to x[n] with central
- * differences, on at most cap elements spread over x. */
-static void
-fdcheck(const char *what, lossfn f, void *ctx, double *x, const double *g, size_t n)
-{
-	double worst = 0;
-	size_t step = n > 60 ? n / 60 : 1;
-	for (size_t i = 0; i < n; i += step) {
-		double s = x[i];
-		x[i] = s + FD_H;
-		double lp = f(ctx);
-		x[i] = s - FD_H;
-		double lm = f(ctx);
-		x[i] = s;
-		double num = (lp - lm) / (2 * FD_H);
-		double err = fabs(num - g[i]), tol = FD_REL * fmax(fabs(num), fabs(g[i])) + FD_ABS;
-		if (err > tol) {
-			fprintf(stderr, "%s[%zu]: analytic %.12g numeric %.12g\n", what, i, g[i], num);
-			fails++;
-			return;
-		}
-		double rel = err / fmax(fmax(fabs(num), fabs(g[i])), 1e-12);
-		if (rel > worst)
-			worst = rel;
-	}
-	printf("  %-22s n=%-5zu worst rel err %.2e\n", what, n, worst);
-}
+#include "fd.h"
 
 /* ---- linear --------------------------------------------------------------- */
 
@@ -231,7 +172,17 @@ test_gelu(void)
 		we = fmax(we, fabs(nn_expf_fast(x) - r) / r);
 	}
 	CHECK(we < 3e-7);
-	CHECK(nn_expf_fast(-1000.0f) < 2e-35f && nn_expf_fast(-INFINITY) < 2e-35f);
+	CHECK(nn_expf_fast(-1000.0f) < 2e-35f && nn_expf_fast(-1000.0f) > 0);
+	/* non-finite arguments (issue 18: NaN made the conversion to int and
+	 * the shift undefined, which UBSan reports): NaN gives NaN, -inf 0,
+	 * +inf the value at the clamp */
+	CHECK(isnan(nn_expf_fast(NAN)) && isnan(nn_expf_fast(-NAN)));
+	CHECK(nn_expf_fast(-INFINITY) == 0.0f, "%g", nn_expf_fast(-INFINITY));
+	CHECK(nn_expf_fast(INFINITY) == nn_expf_fast(80.0f) &&
+	      fabs(nn_expf_fast(80.0f) / exp(80.0) - 1) < 3e-7);
+	float odd[4] = { NAN, INFINITY, -INFINITY, 1.0f }, g[4];
+	nn_gelu_forward_f(g, odd, 4);
+	CHECK(isnan(g[0]) && isfinite(g[3]), "gelu(NaN) %g, gelu(1) %g", g[0], g[3]);
 	printf("  fast exp on [-80, 80]: max rel err %.1e\n", we);
 	free(c.in), free(c.G), free(c.out), free(din);
 }
@@ -595,6 +546,63 @@ test_normalise(void)
 	CHECK(mrt_nn_config_check(&c, msg, sizeof msg) == MRT_EINVAL);
 }
 
+/* The totals of mrt_nn_config_check (issue 18: each size was bounded,
+ * their product not): nn_config_sizes counts the parameters nn_layout lays
+ * out, for presets and odd structures, and the refusals say the size. */
+static void
+test_config_sizes(void)
+{
+	static const struct { const char *key, *value; } vary[] = {
+		{ NULL, NULL }, { "pos", "sincos" }, { "ecg_layers", "5" }, { "txt_mlp", "7" },
+		{ "patch", "25" }, { "leads", "3" }, { "proj", "9" }, { "txt_len", "33" },
+	};
+	const char *presets[] = { "merit-s", "merit-xs" };
+	mrt_nn_config c;
+	char msg[256];
+	double params, acts;
+	for (int p = 0; p < 2; p++)
+		for (size_t i = 0; i < sizeof vary / sizeof vary[0]; i++) {
+			mrt_nn_preset(presets[p], &c);
+			if (vary[i].key)
+				CHECK(mrt_nn_config_set(&c, vary[i].key, vary[i].value, msg,
+							sizeof msg) == 0);
+			nn_table t = { 0 };
+			CHECK(mrt_nn_config_check(&c, msg, sizeof msg) == 0, "%s", msg);
+			CHECK(nn_layout_f(&c, NULL, NULL, &t) == 0);
+			nn_config_sizes(&c, &params, &acts);
+			CHECK(params == (double)t.total, "%s %s: %.0f parameters, laid out %zu",
+			      presets[p], vary[i].key ? vary[i].key : "", params, t.total);
+			CHECK(acts > 0 && acts < MRT_NN_MAXACTS);
+			nn_table_free(&t);
+		}
+	/* 18 TB of weights: refused with the count and the limit */
+	mrt_nn_preset("merit-s", &c);
+	c.txt_d = 65536, c.txt_mlp = 1 << 20, c.txt_layers = 32;
+	CHECK(mrt_nn_config_check(&c, msg, sizeof msg) == MRT_EINVAL &&
+	      strstr(msg, "model too large: ") && strstr(msg, " parameters (") &&
+	      strstr(msg, "GiB as float32); the limit is 268435456 (1 GiB)"), "%s", msg);
+	/* just within the parameter limit and past it: vocabulary rows of 1024 */
+	mrt_nn_preset("merit-s", &c);
+	c.txt_d = 1024, c.txt_heads = 4, c.txt_vocab = 1;
+	nn_config_sizes(&c, &params, &acts);
+	double row = c.txt_d, base = params - row;
+	c.txt_vocab = (int)floor((MRT_NN_MAXPARAMS - base) / row);
+	CHECK(mrt_nn_config_check(&c, msg, sizeof msg) == 0, "%s", msg);
+	c.txt_vocab++;
+	CHECK(mrt_nn_config_check(&c, msg, sizeof msg) == MRT_EINVAL && strstr(msg, "parameters"),
+	      "%s", msg);
+	/* few parameters, 12 * 10000 patches: attention of 1.4e10 per head */
+	mrt_nn_preset("merit-xs", &c);
+	c.samples = 100000, c.patch = 10;
+	nn_config_sizes(&c, &params, &acts);
+	CHECK(params < MRT_NN_MAXPARAMS && acts > 1.4e10);
+	CHECK(mrt_nn_config_check(&c, msg, sizeof msg) == MRT_EINVAL &&
+	      strstr(msg, "activations per record") && strstr(msg, "the limit is 268435456"),
+	      "%s", msg);
+	printf("  config totals: nn_layout's parameters for %zu configs; limits refused\n",
+	       2 * sizeof vary / sizeof vary[0]);
+}
+
 static void
 test_lr(void)
 {
@@ -625,6 +633,7 @@ main(void)
 	test_mse();
 	test_pool();
 	test_normalise();
+	test_config_sizes();
 	test_lr();
 	if (fails) {
 		fprintf(stderr, "test_nn_layers: %d failures\n", fails);

@@ -388,14 +388,44 @@ test_encode(void)
 	float h[3 * 32], e[3 * 12], t[3 * 12], h1[32], e1[12], t1[12];
 	CHECK(mrt_nn_encode_ecg(m, bt.sig, bt.miss, 3, h, e) == 0);
 	CHECK(mrt_nn_encode_text(m, bt.tok, 3, t) == 0);
-	double eh = 0, ee = 0, et = 0;
+	/* records 0 and 2 have every lead: h as the training pass with every
+	 * token visible; record 1 has lead 4 missing, which the encoder drops
+	 * (the training pass above fed its zeros) */
+	double eh = 0, ee = 0, et = 0, e1h = 0;
 	for (int i = 0; i < 3 * d; i++)
-		eh = fmax(eh, fabs(h[i] - m->net->h[i]));
+		if (i / d != 1)
+			eh = fmax(eh, fabs(h[i] - m->net->h[i]));
+		else
+			e1h = fmax(e1h, fabs(h[i] - m->net->h[i]));
 	for (int i = 0; i < 3 * pr; i++) {
-		ee = fmax(ee, fabs(e[i] - m->net->en[i]));
+		if (i / pr != 1)
+			ee = fmax(ee, fabs(e[i] - m->net->en[i]));
 		et = fmax(et, fabs(t[i] - m->net->tn[i]));
 	}
-	CHECK(eh < 1e-5 && ee < 1e-5 && et < 1e-5);
+	CHECK(eh < 1e-5 && ee < 1e-5 && et < 1e-5 && e1h > 1e-3);
+	/* record 1 against the training pass of a model whose visible tokens
+	 * are the 11 present leads' 220 (mask ratio 1/12) */
+	{
+		mrt_nn_config c11 = c;
+		c11.mask_ratio = 1.0 / 12;
+		mrt_nn_model *m11;
+		int nt = mrt_nn_ntime(&c), nv = mrt_nn_nvis(&c11);
+		CHECK(nv == 11 * nt && mrt_nn_new(&m11, &c11, 1, MRT_NN_TRAIN) == 0);
+		memcpy(m11->net->pmem, m->net->pmem, mrt_nn_nparams(m) * sizeof(float));
+		int32_t vis11[240];
+		int k = 0;
+		for (int i = 0; i < np; i++)
+			if (!bt.miss[c.leads + i / nt])
+				vis11[k++] = i;
+		mrt_nn_batch b1 = { 1, bt.sig + c.leads * c.samples, bt.miss + c.leads, vis11,
+				    bt.tok + c.txt_len };
+		CHECK(k == nv && nn_net_forward_f(m11->net, &b1, &hp, &l) == 0);
+		double w = 0;
+		for (int i = 0; i < d; i++)
+			w = fmax(w, fabs(h[d + i] - m11->net->h[i]));
+		CHECK(w < 1e-5);
+		mrt_nn_free(m11);
+	}
 	CHECK(mrt_nn_encode_ecg(m, bt.sig + 2 * c.leads * c.samples, bt.miss + 2 * c.leads, 1,
 				h1, e1) == 0);
 	CHECK(mrt_nn_encode_text(m, bt.tok + 2 * c.txt_len, 1, t1) == 0);
@@ -408,6 +438,13 @@ test_encode(void)
 	}
 	CHECK(fabs(s - 1) < 1e-5);
 	CHECK(mrt_nn_encode_ecg(m, bt.sig, bt.miss, 4, h, e) == MRT_EINVAL);
+	/* a record with every lead missing */
+	{
+		uint8_t all[3 * 12];
+		memset(all, 0, sizeof all);
+		memset(all + 12, 1, 12);
+		CHECK(c.leads == 12 && mrt_nn_encode_ecg(m, bt.sig, all, 3, h, e) == MRT_EINVAL);
+	}
 	/* an inference-only model with the same weights gives the same bits */
 	mrt_nn_model *inf;
 	CHECK(mrt_nn_new(&inf, &c, 3, 0) == 0);
@@ -472,6 +509,32 @@ test_reconstruct(void)
 	 * each record has a NaN in patch 0 */
 	CHECK(cnt == l.nrec && cnt > 0 && cnt < 2 * (np - nv) - nt);
 	CHECK(fabs(sum / cnt - l.rec) <= 1e-5 * l.rec);
+	/* from fewer visible tokens (a lead subset's): lead 1's 20 patches of
+	 * record 0, as a model whose mask ratio leaves exactly 20 visible */
+	{
+		mrt_nn_config c20 = c;
+		c20.mask_ratio = 11.0 / 12;
+		mrt_nn_model *m20;
+		CHECK(mrt_nn_nvis(&c20) == nt && mrt_nn_new(&m20, &c20, 1, MRT_NN_TRAIN) == 0);
+		memcpy(m20->net->pmem, m->net->pmem, mrt_nn_nparams(m) * sizeof(float));
+		int32_t v20[64];
+		for (int t = 0; t < nt; t++)
+			v20[t] = nt + t;
+		float *p20 = malloc(sizeof(float) * LS), *q20 = malloc(sizeof(float) * LS);
+		CHECK(mrt_nn_reconstruct_nv(m, bt.sig, bt.miss, v20, nt, 1, NULL, p20) == 0);
+		CHECK(mrt_nn_reconstruct(m20, bt.sig, bt.miss, v20, 1, NULL, q20) == 0);
+		CHECK(!memcmp(p20, q20, sizeof(float) * LS));
+		/* and differs from the full visible set's */
+		CHECK(memcmp(p20, pred, sizeof(float) * LS) != 0);
+		CHECK(mrt_nn_reconstruct_nv(m, bt.sig, bt.miss, v20, nv + 1, 1, NULL, p20) == MRT_EINVAL);
+		CHECK(mrt_nn_reconstruct_nv(m, bt.sig, bt.miss, v20, 0, 1, NULL, p20) == MRT_EINVAL);
+		/* the model is as before: the full reconstruction again */
+		float *again = malloc(sizeof(float) * 2 * LS);
+		CHECK(mrt_nn_reconstruct(m, bt.sig, bt.miss, bt.vis, 2, NULL, again) == 0);
+		CHECK(!memcmp(again, pred, sizeof(float) * 2 * LS));
+		free(p20), free(q20), free(again);
+		mrt_nn_free(m20);
+	}
 	free(xn), free(pred), free(ref);
 	free_batch(&bt);
 	mrt_nn_free(m);

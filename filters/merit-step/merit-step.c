@@ -21,12 +21,15 @@
 #include "nn/batch.h"
 #include "text/bpe.h"
 #include "nn/nn.h"
+#include "config.h"
+#include "par.h"
 
 #define USAGE \
 	"merit-step --init [--preset NAME | --config FILE] [--vocab FILE] [-s seed]\n" \
 	"                  [training options] -o OUT\n" \
 	"       merit-step -m IN -o OUT [--steps N] [--save-every N] [--log FILE] [--threads N]\n" \
-	"                  [--restart-stream] [training options] [file]\n" \
+	"                  [--restart-stream] [--chunks K] [--ordered-reduce] [training options]\n" \
+	"                  [file]\n" \
 	"       merit-step --info -m IN\n" \
 	"training options: [--batch N] [--lr X] [--warmup N] [--total-steps N]\n" \
 	"                  [--lambda-rec X] [--lambda-cma X] [--raw-target] [--weight-decay X]\n" \
@@ -40,7 +43,7 @@ struct train {
 };
 
 struct opts {
-	int init, info, restart, threads, raw_target;
+	int init, info, restart, threads, raw_target, chunks, ordered;
 	const char *in, *out, *preset, *config, *vocab, *log, *input;
 	long steps, save_every;
 	/* command-line values; NAN or -1 when not given */
@@ -65,57 +68,6 @@ optim_path(const char *w, char *buf, size_t cap)
 		snprintf(buf, cap, "%.*s.optim.safetensors", (int)(n - k), w);
 	else
 		snprintf(buf, cap, "%s.optim", w);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* ---- config files ------------------------------------------------------- */
-
-/*
- * A config file: "key value" or "key = value" lines, '#' comments; the key
- * preset (first) picks the base, the others are those of
- * mrt_nn_config_set (sizes, mask_ratio, enc_attn, dec_attn, pos).
- */
-static void
-read_config(const char *path, mrt_nn_config *c)
-{
-	FILE *f = fopen(path, "r");
-	char line[512];
-	int lineno = 0, sized = 0;
-	if (f == NULL)
-		flt_die("%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof line, f)) {
-		char key[64], val[256], why[256], *h;
-		lineno++;
-		if ((h = strchr(line, '#')) != NULL)
-			*h = 0;
-		for (h = line; *h; h++)
-			if (*h == '=')
-				*h = ' ';
-		if (sscanf(line, "%63s", key) != 1)
-			continue;
-		if (sscanf(line, "%63s %255s", key, val) != 2)
-			flt_die("%s: line %d: %s without a value", path, lineno, key);
-		if (strcmp(key, "preset") == 0) {
-			if (mrt_nn_preset(val, c) != 0)
-				flt_die("%s: line %d: unknown preset %s (merit-s, merit-xs)",
-				    path, lineno, val);
-		} else if (mrt_nn_config_set(c, key, val, why, sizeof why) != 0)
-			flt_die("%s: line %d: %s", path, lineno, why);
-		else
-			sized = 1;
-	}
-	if (ferror(f))
-		flt_die("%s: %s", path, strerror(errno));
-	fclose(f);
-	if (sized)      /* no longer the preset */
-		snprintf(c->preset, sizeof c->preset, "%s", "");
 }
 
 /* ---- metadata ----------------------------------------------------------- */
@@ -230,6 +182,21 @@ save(const mrt_nn_model *m, const char *out, const char *const *meta, int optim)
 		flt_die("%s", err);
 }
 
+/* Rank 0 saves, after checking that every rank holds the same weights. */
+static void
+save_all(struct par *p, const mrt_nn_model *m, const char *out, const char *const *meta)
+{
+	int q = par_check_weights(p, m);
+	if (q >= 0) {
+		if (p->rank == 0)
+			flt_warn("step %ld: rank %d's weights differ from rank 0's; %s not written",
+			    mrt_nn_step(m), q, out);
+		par_exit(p, 1);
+	}
+	if (p->rank == 0)
+		save(m, out, meta, 1);
+}
+
 /* ---- --init and --info --------------------------------------------------- */
 
 static char *
@@ -338,7 +305,7 @@ struct progress {
 static void
 show(struct progress *p, long step, const mrt_nn_losses *l, double rate, int last)
 {
-	double t = now(), eta;
+	double t = par_now(), eta;
 	long done = step - p->step0;
 	if (!p->tty || (!last && t - p->tshow < 1.0))
 		return;
@@ -355,6 +322,55 @@ show(struct progress *p, long step, const mrt_nn_losses *l, double rate, int las
 	fprintf(stderr, "\033[K%s", last ? "\n" : "");
 }
 
+/* The input's name in messages. */
+static const char *
+in_name(const char *in)
+{
+	return strcmp(in, "-") == 0 ? "stdin" : in;
+}
+
+static void
+stream_hash(const mrt_reader *r, uint64_t *h)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if (msgpack_pack_object(&pk, *mrt_reader_header(r)) != 0)
+		flt_die("out of memory");
+	*h = par_hash(PAR_HASH0, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* Every rank read the same global batch, or the job stops naming the rank
+ * that differs from rank 0; *sig gets any rank's interrupting signal. */
+static void
+agree(struct par *p, struct par_batch *mine, struct par_batch *all, long step, int *sig,
+      const char *in)
+{
+	par_gather_batch(p, mine, all);
+	*sig = 0;
+	for (int q = 0; q < p->size; q++)
+		if (all[q].sig)
+			*sig = all[q].sig;
+	if (*sig)       /* the batch is dropped: whatever each rank read of it */
+		return;
+	for (int q = 1; q < p->size; q++) {
+		char what[128];
+		if (all[q].hash == all[0].hash && all[q].got == all[0].got)
+			continue;
+		if (step < 0)
+			snprintf(what, sizeof what, "the headers differ");
+		else
+			snprintf(what, sizeof what, "%s of the batch of step %ld differ%s",
+			    all[q].got != all[0].got ? "the number of records" : "the records",
+			    step, all[q].got < all[0].got ? ": its stream ended first" : "");
+		par_fail(p, "rank %d reads another stream than rank 0 (%s): every rank must "
+		    "read the same stream%s", q, what, strcmp(in, "-") == 0 ? " (mpirun gives "
+		    "its stdin to rank 0 only: give the ranks a file, or a pipeline each)" : "");
+	}
+}
+
 static int
 do_train(const struct opts *op)
 {
@@ -363,6 +379,9 @@ do_train(const struct opts *op)
 	struct train t;
 	struct meta mt;
 	struct progress pg = { 0 };
+	struct par par;
+	struct par_batch mine, *all;
+	struct dpstep dp;
 	char err[1024], opath[4096];
 	const char *tokenizer_meta, *in = op->input;
 	char *tokenizer = NULL;
@@ -372,15 +391,16 @@ do_train(const struct opts *op)
 	uint8_t *missing;
 	int32_t *vis, *tok;
 	long skip = 0, records = 0, saved_step = -1, step_limit;
-	int B, nvis, L, S, cma, row = 0, complete = 0, status = 0;
+	int B, K, Bk, rows, first, nvis, L, S, cma, got = 0, complete = 0, status = 0, sigall = 0;
 	struct sigaction sa;
 	mrt_nn_losses loss = { 0 };
 
+	par_init(&par, NULL, NULL);
 	if (mrt_nn_read_config(op->in, &c, err, sizeof err) != 0)
 		flt_die("%s", err);
 	optim_path(op->in, opath, sizeof opath);
 	/* options from the checkpoint need the metadata: a small model first */
-	mrt_nn_set_threads(op->threads);
+	mrt_nn_set_threads(op->threads > 0 ? op->threads : par_threads(&par));
 	if (mrt_nn_open(&m, op->in, NULL, 1, 0, err, sizeof err) != 0)
 		flt_die("%s", err);
 	train_opts(m, op, &t);
@@ -396,14 +416,28 @@ do_train(const struct opts *op)
 	if (t.hp.total <= 0)
 		flt_die("no --total-steps for the learning-rate schedule (give it here or "
 		    "with --init)");
-	if (mrt_nn_new(&m, &c, B, MRT_NN_TRAIN) != 0)
-		flt_die("out of memory for a model with batch %d", B);
+	/* K slices of Bk records; this process keeps `rows` of every batch,
+	 * records first .. first+rows-1 */
+	if (par.size > 1 && op->chunks > 0 && op->chunks != par.size)
+		par_fail(&par, "--chunks %d under %d ranks: the chunks are the ranks (--chunks is for "
+		    "one process)", op->chunks, par.size);
+	K = par.size > 1 ? par.size : op->chunks > 0 ? op->chunks : 1;
+	if (B % K != 0)
+		par_fail(&par, "--batch %d is not a multiple of the %d %s: the global batch is cut "
+		    "into equal slices", B, K, par.size > 1 ? "ranks" : "chunks of --chunks");
+	Bk = B / K;
+	rows = par.size > 1 ? Bk : B;
+	first = par.rank * Bk;
+	if (mrt_nn_new(&m, &c, Bk, MRT_NN_TRAIN) != 0)
+		flt_die("out of memory for a model with batch %d", Bk);
 	if (mrt_nn_load(m, op->in, access(opath, F_OK) == 0 ? opath : NULL, err,
 	    sizeof err) != 0)
 		flt_die("%s", err);
 	if (access(opath, F_OK) != 0 && mrt_nn_step(m) > 0)
 		flt_die("%s: no optimizer file %s for a model at step %ld", op->in, opath,
 		    mrt_nn_step(m));
+	if (K > 1 && dp_init(&dp, &par, m, B, K, op->ordered) != 0)
+		flt_die("out of memory for the exchanges of a batch of %d", B);
 	for (size_t i = 0; i < mrt_nn_ntensors(m); i++) {
 		const char *name;
 		int nd;
@@ -417,17 +451,21 @@ do_train(const struct opts *op)
 	S = c.samples;
 	nvis = mrt_nn_nvis(&c);
 	cma = t.hp.lambda_cma != 0;
-	sig = malloc((size_t)B * L * S * sizeof *sig);
-	missing = malloc((size_t)B * L);
-	vis = malloc((size_t)B * nvis * sizeof *vis);
-	tok = malloc((size_t)B * c.txt_len * sizeof *tok);
-	if (!sig || !missing || !vis || !tok)
-		flt_die("out of memory for a batch of %d", B);
-	if (op->log && (logf = fopen(op->log, "a")) == NULL)
+	sig = malloc((size_t)rows * L * S * sizeof *sig);
+	missing = malloc((size_t)rows * L);
+	vis = malloc((size_t)rows * nvis * sizeof *vis);
+	tok = malloc((size_t)rows * c.txt_len * sizeof *tok);
+	all = malloc((size_t)par.size * sizeof *all);
+	if (!sig || !missing || !vis || !tok || !all)
+		flt_die("out of memory for a batch of %d", rows);
+	if (par.rank == 0 && op->log && (logf = fopen(op->log, "a")) == NULL)
 		flt_die("%s: %s", op->log, strerror(errno));
 
 	/* SIGINT and SIGTERM end the run after the current step; no SA_RESTART,
-	 * so a read waiting on the pipe returns at once */
+	 * so a read waiting on the pipe returns at once.  Under mpirun (which
+	 * sends every rank its SIGINT or SIGTERM) the ranks stop together: at
+	 * the end of a global batch each says whether it was interrupted, and
+	 * if one was the batch is dropped by all. */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -439,20 +477,26 @@ do_train(const struct opts *op)
 		flt_die("%s: %s", in, strerror(errno));
 	{
 		const char *msg = NULL;
-		int e = mrt_reader_open(&r, inf, strcmp(in, "-") == 0 ? "stdin" : in, &msg);
+		int e = mrt_reader_open(&r, inf, in_name(in), &msg);
 		if (e < 0) {
 			if (interrupted)
 				flt_die("interrupted before training; %s unchanged", op->in);
-			flt_die("%s: %s", strcmp(in, "-") == 0 ? "stdin" : in,
-			    msg ? msg : mrt_strerror(e));
+			flt_die("%s: %s%s", in_name(in), msg ? msg : mrt_strerror(e),
+			    par.rank > 0 && strcmp(in, "-") == 0 ? " (mpirun gives its stdin "
+			    "to rank 0 only: give the ranks a file, or a pipeline each)" : "");
 		}
 	}
+	if (par.mpi) {
+		memset(&mine, 0, sizeof mine);
+		stream_hash(r, &mine.hash);
+		agree(&par, &mine, all, -1, &sigall, in);
+	}
 	step_limit = op->steps >= 0 ? mrt_nn_step(m) + op->steps : -1;
-	pg.tty = isatty(STDERR_FILENO);
-	pg.t0 = pg.tlast = now();
+	pg.tty = par.rank == 0 && isatty(STDERR_FILENO);
+	pg.t0 = pg.tlast = par_now();
 	pg.step0 = mrt_nn_step(m);
 	pg.steps_planned = op->steps >= 0 ? op->steps : t.hp.total - mrt_nn_step(m);
-	if (skip > 0)
+	if (skip > 0 && par.rank == 0)
 		fprintf(stderr, "%s: resuming at step %ld: skipping the %ld records %s "
 		    "trained on\n", flt_prog, mrt_nn_step(m), skip, op->in);
 	records = skip;
@@ -461,97 +505,134 @@ do_train(const struct opts *op)
 		int e;
 		if (step_limit >= 0 && mrt_nn_step(m) >= step_limit)
 			break;
-		if (interrupted)
+		if (interrupted && !par.mpi)
 			break;
-		e = mrt_reader_next(r, &rec);
-		if (e < 0) {
+		/* one global batch: every record hashed, this process's parsed */
+		mine.hash = PAR_HASH0;
+		for (got = 0; got < B; ) {
+			const char *raw;
+			size_t nraw;
+			int i;
 			if (interrupted)
 				break;
-			flt_die("%s: %s", strcmp(in, "-") == 0 ? "stdin" : in,
-			    mrt_reader_errmsg(r));
+			e = mrt_reader_next(r, &rec);
+			if (e < 0) {
+				if (interrupted)
+					break;
+				flt_die("%s: %s", in_name(in), mrt_reader_errmsg(r));
+			}
+			if (e == 0) {
+				complete = 1;
+				break;
+			}
+			if (skip > 0) {
+				skip--;
+				continue;
+			}
+			i = got++ - first;
+			if (par.mpi) {
+				mrt_reader_raw(r, &raw, &nraw);
+				mine.hash = par_hash(mine.hash, raw, nraw);
+			}
+			if (i < 0 || i >= rows)
+				continue;
+			if (mrt_batch_signal(rec, &c, sig + (size_t)i * L * S,
+			    missing + (size_t)i * L, err, sizeof err) != 0 ||
+			    mrt_batch_visible(rec, &c, missing + (size_t)i * L,
+			    vis + (size_t)i * nvis, err, sizeof err) != 0 ||
+			    (cma && mrt_batch_tokens(rec, &c, tok + (size_t)i * c.txt_len, err,
+			    sizeof err) != 0))
+				flt_die_rec(r, in, "%s", err);
 		}
-		if (e == 0) {
-			complete = 1;
+		if (par.mpi) {
+			mine.got = got;
+			mine.sig = interrupted;
+			agree(&par, &mine, all, mrt_nn_step(m) + 1, &sigall, in);
+			if (sigall) {
+				interrupted = sigall;
+				break;
+			}
+		}
+		if (got < B)
 			break;
-		}
-		if (skip > 0) {
-			skip--;
-			continue;
-		}
-		if (mrt_batch_signal(rec, &c, sig + (size_t)row * L * S, missing + (size_t)row * L,
-		    err, sizeof err) != 0 ||
-		    mrt_batch_visible(rec, &c, missing + (size_t)row * L, vis + (size_t)row * nvis,
-		    err, sizeof err) != 0 ||
-		    (cma && mrt_batch_tokens(rec, &c, tok + (size_t)row * c.txt_len, err,
-		    sizeof err) != 0))
-			flt_die_rec(r, in, "%s", err);
-		if (++row < B)
-			continue;
-		row = 0;
 		{
-			mrt_nn_batch b = { B, sig, missing, vis, cma ? tok : NULL };
+			mrt_nn_batch b = { rows, sig, missing, vis, cma ? tok : NULL };
 			long step = mrt_nn_step(m);
 			double tnow, rate;
-			e = mrt_nn_train_step(m, &b, &t.hp, &loss);
+			e = K > 1 ? dp_step(&dp, &b, &t.hp, &loss) :
+			    mrt_nn_train_step(m, &b, &t.hp, &loss);
 			if (e == MRT_ENUM) {
 				if (logf)
 					fclose(logf);
-				flt_die("step %ld: non-finite %s (L_rec %g, L_cma %g); stopped, %s",
-				    step + 1, isfinite(loss.loss) ? "gradient" : "loss", loss.rec,
-				    loss.cma, saved_step >= 0 ?
-				    "the last good checkpoint is the one saved before" :
-				    "the input checkpoint is unchanged");
+				if (par.rank == 0)
+					flt_warn("step %ld: non-finite %s (L_rec %g, L_cma %g); "
+					    "stopped, %s", step + 1, isfinite(loss.loss) ?
+					    "gradient" : "loss", loss.rec, loss.cma, saved_step >= 0 ?
+					    "the last good checkpoint is the one saved before" :
+					    "the input checkpoint is unchanged");
+				par_exit(&par, 1);
 			}
 			if (e != 0)
 				flt_die("step %ld: %s", step + 1, mrt_nn_errmsg(m));
 			records += B;
-			tnow = now();
+			tnow = par_now();
 			rate = B / (tnow - pg.tlast);
 			pg.tlast = tnow;
 			if (logf) {
 				double s = logit_scale ? fmin(*logit_scale, log(100.0)) : 0;
 				fprintf(logf, "{\"step\":%ld,\"lr\":%.9g,\"loss\":%.9g,\"L_rec\":%.9g,"
 				    "\"L_cma\":%.9g,\"temperature\":%.9g,\"grad_norm\":%.9g,"
-				    "\"samples_per_s\":%.4g}\n", step + 1, loss.lr, loss.loss,
+				    "\"samples_per_s\":%.4g", step + 1, loss.lr, loss.loss,
 				    loss.rec, loss.cma, exp(-s), loss.grad_norm, rate);
+				if (par.size > 1)
+					fprintf(logf, ",\"ranks\":%d,\"reduce_s\":%.6g,\"comm_s\":%.6g,"
+					    "\"comm_bytes\":%.0f", par.size, dp.t_reduce, dp.t_comm,
+					    dp.bytes);
+				fprintf(logf, "}\n");
 				if (fflush(logf) != 0)
 					flt_die("%s: %s", op->log, strerror(errno));
 			}
 			show(&pg, mrt_nn_step(m), &loss, rate, 0);
 			if (op->save_every > 0 && mrt_nn_step(m) % op->save_every == 0) {
-				save(m, op->out, meta_list(&mt, &t, tokenizer, records, 0), 1);
+				save_all(&par, m, op->out, meta_list(&mt, &t, tokenizer, records, 0));
 				saved_step = mrt_nn_step(m);
 			}
 		}
 	}
 	if (skip > 0)
 		flt_die("%s: the stream ended %ld records before the position %s was saved "
-		    "at (--restart-stream to train on it from the start)",
-		    strcmp(in, "-") == 0 ? "stdin" : in, skip, op->in);
-	if (row > 0 && complete)
+		    "at (--restart-stream to train on it from the start)", in_name(in), skip,
+		    op->in);
+	if (got > 0 && complete && par.rank == 0)
 		fprintf(stderr, "%s: dropped the last %d records (a partial batch)\n",
-		    flt_prog, row);
+		    flt_prog, got);
 	show(&pg, mrt_nn_step(m), &loss, (double)(mrt_nn_step(m) - pg.step0) * B /
-	    fmax(now() - pg.t0, 1e-9), 1);
-	save(m, op->out, meta_list(&mt, &t, tokenizer, complete ? 0 : records, complete), 1);
+	    fmax(par_now() - pg.t0, 1e-9), 1);
+	save_all(&par, m, op->out, meta_list(&mt, &t, tokenizer, complete ? 0 : records,
+	    complete));
 	if (interrupted) {
-		fprintf(stderr, "%s: interrupted by signal %d after step %ld; %s written, "
-		    "resume with -m %s on the same stream\n", flt_prog, (int)interrupted,
-		    mrt_nn_step(m), op->out, op->out);
+		if (par.rank == 0)
+			fprintf(stderr, "%s: interrupted by signal %d after step %ld; %s written, "
+			    "resume with -m %s on the same stream\n", flt_prog, (int)interrupted,
+			    mrt_nn_step(m), op->out, op->out);
 		status = 128 + (int)interrupted;
-	} else if (mrt_nn_step(m) == pg.step0 && complete)
+	} else if (mrt_nn_step(m) == pg.step0 && complete && par.rank == 0)
 		flt_warn("warning: no full batch of %d in the stream: no step taken", B);
 	if (logf && fclose(logf) != 0)
 		flt_die("%s: %s", op->log, strerror(errno));
 	mrt_reader_free(r);
 	if (inf != stdin)
 		fclose(inf);
+	if (K > 1)
+		dp_free(&dp);
 	mrt_nn_free(m);
 	free(sig);
 	free(missing);
 	free(vis);
 	free(tok);
+	free(all);
 	free(tokenizer);
+	par_end(&par);
 	return status;
 }
 
@@ -560,7 +641,7 @@ main(int argc, char **argv)
 {
 	enum { O_INIT = 256, O_INFO, O_PRESET, O_CONFIG, O_VOCAB, O_STEPS, O_LR, O_WARMUP,
 	       O_TOTAL, O_BATCH, O_LREC, O_LCMA, O_SAVE, O_LOG, O_RAW,
-	       O_WD, O_CLIP, O_RESTART };
+	       O_WD, O_CLIP, O_RESTART, O_CHUNKS, O_ORDERED };
 	static const struct option lopts[] = {
 		{ "init", no_argument, NULL, O_INIT },
 		{ "info", no_argument, NULL, O_INFO },
@@ -582,6 +663,8 @@ main(int argc, char **argv)
 		{ "weight-decay", required_argument, NULL, O_WD },
 		{ "clip", required_argument, NULL, O_CLIP },
 		{ "restart-stream", no_argument, NULL, O_RESTART },
+		{ "chunks", required_argument, NULL, O_CHUNKS },
+		{ "ordered-reduce", no_argument, NULL, O_ORDERED },
 		FLT_OPT_MODEL, FLT_OPT_OUTPUT, FLT_OPT_END
 	};
 	struct opts op = { .steps = -1, .lr = NAN, .lambda_rec = NAN, .lambda_cma = NAN,
@@ -615,6 +698,8 @@ main(int argc, char **argv)
 		case O_WD: op.wd = flt_real(optarg, 0, 10, "--weight-decay"); break;
 		case O_CLIP: op.clip = flt_real(optarg, 0, 1e9, "--clip"); break;
 		case O_RESTART: op.restart = 1; break;
+		case O_CHUNKS: op.chunks = (int)flt_num(optarg, 1, 65536, "--chunks"); break;
+		case O_ORDERED: op.ordered = 1; break;
 		default: flt_usage(USAGE);
 		}
 	}

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cli/filter.h"
+#include "cli/train.h"
 #include "nn/batch.h"
 #include "text/bpe.h"
 #include "nn/nn.h"
@@ -59,29 +60,14 @@ on_signal(int sig)
 	interrupted = sig;
 }
 
-/* The optimizer file of weights file w: NAME.safetensors -> NAME.optim.safetensors. */
-static void
-optim_path(const char *w, char *buf, size_t cap)
-{
-	size_t n = strlen(w), k = strlen(".safetensors");
-	if (n > k && strcmp(w + n - k, ".safetensors") == 0)
-		snprintf(buf, cap, "%.*s.optim.safetensors", (int)(n - k), w);
-	else
-		snprintf(buf, cap, "%s.optim", w);
-}
 
 /* ---- metadata ----------------------------------------------------------- */
 
+/* A metadata value of m as a number (lib/cli/train's flt_meta_num). */
 static double
 meta_real(const mrt_nn_model *m, const char *key, double def)
 {
-	const char *s = mrt_nn_meta(m, key);
-	char *end;
-	double v;
-	if (s == NULL)
-		return def;
-	v = strtod(s, &end);
-	return (*end || end == s) ? def : v;
+	return flt_meta_num(mrt_nn_meta(m, key), def);
 }
 
 /* The training options: defaults, then the checkpoint's, then the command line's. */
@@ -173,7 +159,7 @@ save(const mrt_nn_model *m, const char *out, const char *const *meta, int optim)
 	char opath[4096], err[1024];
 	sigset_t all, old;
 	int e;
-	optim_path(out, opath, sizeof opath);
+	flt_optim_path(out, opath, sizeof opath);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	e = mrt_nn_save(m, out, optim ? opath : NULL, meta, err, sizeof err);
@@ -398,7 +384,7 @@ do_train(const struct opts *op)
 	par_init(&par, NULL, NULL);
 	if (mrt_nn_read_config(op->in, &c, err, sizeof err) != 0)
 		flt_die("%s", err);
-	optim_path(op->in, opath, sizeof opath);
+	flt_optim_path(op->in, opath, sizeof opath);
 	/* options from the checkpoint need the metadata: a small model first */
 	mrt_nn_set_threads(op->threads > 0 ? op->threads : par_threads(&par));
 	if (mrt_nn_open(&m, op->in, NULL, 1, 0, err, sizeof err) != 0)

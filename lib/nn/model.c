@@ -85,6 +85,48 @@ nn_expf_fast(float x)
 
 /* ---- threads and scratch ------------------------------------------------- */
 
+/* The products of the linear layers: C[M,N] = alpha op(A) op(B) + beta C
+ * (op(X) = X^T when tX).  Float: through the network's gemm context
+ * (gemm.c: OpenBLAS, oneDNN fp32 or bf16), which the entry points below
+ * make current for their thread; double: OpenBLAS, each OpenMP thread its
+ * share of the rows of C, as gemm.c does in fp32. */
+#if NN_F32
+static _Thread_local nn_gemm *mm_ctx;
+#define MM(...) nn_gemm_run(mm_ctx, __VA_ARGS__)
+#else
+static void
+MM(int ta, int tb, int M, int N, int K, R alpha, const R *A, int lda, const R *B, int ldb,
+   R beta, R *C, int ldc)
+{
+	#pragma omp parallel
+	{
+		int nth = omp_get_num_threads(), id = omp_get_thread_num();
+		int a = (int)((long)M * id / nth), b = (int)((long)M * (id + 1) / nth);
+		if (b > a)
+			GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+			     tb ? CblasTrans : CblasNoTrans, b - a, N, K, alpha,
+			     A + (size_t)a * (ta ? 1 : (size_t)lda), lda, B, ldb, beta,
+			     C + (size_t)a * ldc, ldc);
+	}
+}
+#endif
+
+/* Make n's gemm context current (float build), refreshing its bf16
+ * weights when they changed or always (a training forward pass: once a
+ * step). */
+static void
+mm_use(nn_net *n, int refresh)
+{
+#if NN_F32
+	mm_ctx = n->gm;
+	if (n->gm && (refresh || n->wstale))
+		nn_gemm_refresh(n->gm);
+	n->wstale = 0;
+#else
+	(void)n, (void)refresh;
+#endif
+}
+
 /* Each OpenMP thread runs a single-threaded gemm on its own rows (one
  * thread pool for everything: OpenBLAS is set to one thread, see
  * mrt_nn_set_threads). */
@@ -162,11 +204,8 @@ linear_forward_res(R *out, const R *in, const R *w, const R *b, const R *res, in
 				memcpy(o, r ? r : b, (size_t)O * sizeof *o);
 			}
 		}
-		if (t1 > t0)
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, O, NI, 1,
-			     in + (size_t)t0 * NI, NI, w, NI, b || res ? 1 : 0,
-			     out + (size_t)t0 * O, O);
 	}
+	MM(0, 1, T, O, NI, 1, in, NI, w, NI, b || res ? 1 : 0, out, O);
 }
 
 void
@@ -193,24 +232,22 @@ void
 nn_linear_backward(R *din, R *dw, R *db, const R *dout, const R *in, const R *w,
 		   int T, int NI, int O)
 {
-	#pragma omp parallel
-	{
-		int a, b;
-		split(T, &a, &b);
-		if (din && b > a)
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, b - a, NI, O, 1,
-			     dout + (size_t)a * O, O, w, NI, 1, din + (size_t)a * NI, NI);
-		split(O, &a, &b);
-		if (dw && b > a)
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, b - a, NI, T, 1, dout + a, O,
-			     in, NI, 1, dw + (size_t)a * NI, NI);
-		if (db)
+	if (din)
+		MM(0, 0, T, NI, O, 1, dout, O, w, NI, 1, din, NI);
+	if (dw)
+		MM(1, 0, O, NI, T, 1, dout, O, in, NI, 1, dw, NI);
+	if (db) {
+		#pragma omp parallel
+		{
+			int a, b;
+			split(O, &a, &b);
 			for (int t = 0; t < T; t++) {
 				const R *d = dout + (size_t)t * O;
 				#pragma omp simd
 				for (int o = a; o < b; o++)
 					db[o] += d[o];
 			}
+		}
 	}
 }
 
@@ -1700,6 +1737,11 @@ nn_net_free(nn_net *n)
 	free(n->iproj);
 	free(n->itok);
 	free(n->ikm);
+#if NN_F32
+	if (mm_ctx == n->gm)
+		mm_ctx = NULL;
+	nn_gemm_free(n->gm);
+#endif
 	free(n);
 }
 
@@ -1720,6 +1762,7 @@ nn_net_forward(nn_net *n, const mrt_nn_batch *bt, const mrt_nn_hparams *hp, mrt_
 	if (cma_on && (rc = text_embed_forward(n->ta[NN_TOWER_TXT].x0, n->kmask, n->tok, bt->tok,
 						&n->p, c, B)))
 		return rc;
+	mm_use(n, 1);
 	n->B = B;
 	n->lambda_rec = hp->lambda_rec;
 	n->lambda_cma = hp->lambda_cma;
@@ -1758,6 +1801,7 @@ nn_net_backward(nn_net *n)
 	int B = n->B;
 	nn_tower_acts *ea = &n->ta[NN_TOWER_ECG];
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_ECG), g = tower_view(&n->g, c, NN_TOWER_ECG);
+	mm_use(n, 0);
 	if (n->lambda_rec != 0)
 		rec_backward(n, B, n->lambda_rec);
 	if (n->lambda_cma != 0)
@@ -1798,6 +1842,7 @@ nn_net_encode_ecg(nn_net *n, const float *sig, const uint8_t *missing, int B, R 
 			tk[i] = (int32_t)(i % np);
 		n->imem_e = mem, n->iproj = v, n->itok = tk;
 	}
+	mm_use(n, 0);
 	/* all tokens visible: the patches are xn itself, in token order */
 	ecg_prep(n, sig, missing, NULL, B, 0, n->ixn, NULL, NULL, NULL, NULL);
 	ecg_embed_forward(n->ie.x0, n->ixn, n->itok, &n->p, c, B * np);
@@ -1864,6 +1909,7 @@ nn_net_encode_text(nn_net *n, const int32_t *tok, int B, R *t)
 	int rc = text_embed_forward(n->it.x0, n->ikm, NULL, tok, &n->p, c, B);
 	if (rc)
 		return rc;
+	mm_use(n, 0);
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_TXT);
 	tower_forward(&n->it, &w, B, n->ikm, NULL);
 	nn_pool_forward(n->itp, n->it.lnf, n->ikm, B, L, td);

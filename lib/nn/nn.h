@@ -133,6 +133,24 @@ void mrt_nn_init(mrt_nn_model *m, uint64_t seed);
  * mrt_nn_new (the attention scratch is sized for the thread count). */
 void mrt_nn_set_threads(int n);
 
+/* Precision of the matrix products.  FP32 (the default): OpenBLAS sgemm
+ * (oneDNN's fp32 matmul on the shapes where it measured faster), exact as
+ * always.  BF16, mixed precision: the inputs of every matrix product
+ * rounded to bf16 (nearest, ties to even), accumulated and returned in
+ * fp32 by oneDNN (the attention products per head by this library's own
+ * AVX512_BF16 kernel); weights, gradients, AdamW, LayerNorm, softmax,
+ * GELU, the losses and the normalisations stay fp32, and a weight's bf16
+ * copy is made once per step.  The precision is not part of a checkpoint. */
+enum { MRT_NN_FP32, MRT_NN_BF16 };
+/* 1 if this CPU runs bf16 products (AVX512_BF16 or AMX-BF16); else 0 and
+ * *missing (may be NULL) names the feature it lacks.  The environment
+ * variable MERIT_NO_BF16 (not empty, not "0") makes it say 0, for tests. */
+int mrt_nn_cpu_bf16(const char **missing);
+/* Set the precision (MRT_NN_FP32 or MRT_NN_BF16); MRT_EINVAL, with a
+ * message naming the missing CPU feature, for bf16 where the CPU lacks it. */
+int mrt_nn_set_precision(mrt_nn_model *m, int prec);
+int mrt_nn_get_precision(const mrt_nn_model *m);
+
 /* Lead normalisation shared by training and encoding: for each lead of
  * x[leads*samples], mean and population std in double over finite samples,
  * y = (x - mean)/(std + 1e-6), NaN (or a missing lead) -> 0.  valid, if

@@ -82,5 +82,6 @@ mrt_nn_train_step(mrt_nn_model *m, const mrt_nn_batch *b, const mrt_nn_hparams *
 		}
 	}
 	m->step++;
+	n->wstale = 1;
 	return 0;
 }

@@ -14,7 +14,7 @@ override CFLAGS += -Wall -Wextra -std=c11 -D_GNU_SOURCE -fopenmp -MMD -MP
 override CPPFLAGS += -Ilib
 CPPFLAGS_PKG = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_PKG   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS  := -ldnnl -fopenmp -lm
+LDLIBS  := -Wl,--as-needed -ldnnl -Wl,--no-as-needed -fopenmp -lm
 
 ifeq ($(SANITIZE),1)
 override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -30,13 +30,13 @@
 #include "nn/nn.h"
 
 #define USAGE "ecg-encode -m checkpoint [-f] [-o file] [--batch N] [--threads N] " \
-	"[--text | --recon] [file]"
+	"[--precision fp32|bf16|auto] [--text | --recon] [file]"
 
 enum mode { ECG, TEXT, RECON };
 
 struct opts {
 	const char *ckpt, *out, *in;
-	int batch, threads, force;
+	int batch, threads, force, precision;
 	enum mode mode;
 };
 
@@ -212,7 +212,7 @@ main(int argc, char **argv)
 	enum { O_BATCH = 256, O_TEXT, O_RECON };
 	static const struct option lopts[] = {
 		{ "batch", required_argument, NULL, O_BATCH },
-		FLT_OPT_THREADS,
+		FLT_OPT_THREADS, FLT_OPT_PRECISION,
 		{ "text", no_argument, NULL, O_TEXT },
 		{ "recon", no_argument, NULL, O_RECON },
 		FLT_OPT_FORCE, FLT_OPT_MODEL, FLT_OPT_OUTPUT, FLT_OPT_END
@@ -232,6 +232,7 @@ main(int argc, char **argv)
 		case 'o': op.out = optarg; break;
 		case O_BATCH: op.batch = (int)flt_num(optarg, 1, 65536, "--batch"); break;
 		case FLT_O_THREADS: op.threads = (int)flt_num(optarg, 0, 1024, "--threads"); break;
+		case FLT_O_PRECISION: op.precision = flt_precision(optarg); break;
 		case O_TEXT:
 		case O_RECON:
 			if (op.mode != ECG)
@@ -249,6 +250,8 @@ main(int argc, char **argv)
 	if (mrt_nn_open(&model, op.ckpt, NULL, op.mode == TEXT ? 1 : op.batch,
 	    op.mode == RECON ? MRT_NN_TRAIN : 0, err, sizeof err) != 0)
 		flt_die("%s", err);
+	if (mrt_nn_set_precision(model, op.precision) != 0)
+		flt_die("%s", mrt_nn_errmsg(model));
 	c = mrt_nn_get_config(model);
 	batch_alloc(&bt, c, op.batch, op.mode);
 	flt_io_open(&io, op.in, op.out, op.force);

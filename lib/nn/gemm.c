@@ -143,7 +143,7 @@ int
 nn_gemm_new(nn_gemm **out, int prec, const float *par, size_t npar)
 {
 	*out = NULL;
-	if (prec != MRT_NN_FP32 && prec != MRT_NN_BF16)
+	if (prec != MRT_NN_FP32 && prec != MRT_NN_BF16 && prec != NN_GEMM_ONEDNN_FP32)
 		return MRT_EINVAL;
 	if (prec == MRT_NN_BF16 && !mrt_nn_cpu_bf16(NULL))
 		return MRT_EINVAL;
@@ -195,7 +195,7 @@ nn_gemm_free(nn_gemm *g)
 int
 nn_gemm_precision(const nn_gemm *g)
 {
-	return g ? g->prec : MRT_NN_FP32;
+	return g && g->prec == MRT_NN_BF16 ? MRT_NN_BF16 : MRT_NN_FP32;
 }
 
 void
@@ -351,7 +351,8 @@ nn_gemm_run(nn_gemm *g, int ta, int tb, int M, int N, int K, float alpha, const 
 	if (M <= 0 || N <= 0)
 		return;
 	int lda0 = lda, ldb0 = ldb, bf = g && g->prec == MRT_NN_BF16;
-	if (!g || g->failed || K <= 0 || (!bf && !fp32_dnnl(ta, tb, M, N, K))) {
+	if (!g || g->failed || K <= 0 ||
+	    (!bf && g->prec != NN_GEMM_ONEDNN_FP32 && !fp32_dnnl(ta, tb, M, N, K))) {
 		blas_rows(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 		return;
 	}
@@ -361,7 +362,7 @@ nn_gemm_run(nn_gemm *g, int ta, int tb, int M, int N, int K, float alpha, const 
 		a = bf16_operand(g, A, ta ? K : M, ta ? M : K, &lda, &g->sa, &g->sacap);
 		b = bf16_operand(g, B, tb ? N : K, tb ? K : N, &ldb, &g->sb, &g->sbcap);
 	}
-	gemm_prim k = { bf ? MRT_NN_BF16 : MRT_NN_FP32, ta, tb, M, N, K, lda, ldb, ldc, alpha,
+	gemm_prim k = { g->prec, ta, tb, M, N, K, lda, ldb, ldc, alpha,
 			beta, NULL, NULL, NULL, NULL };
 	gemm_prim *p = a && b ? prim_of(g, &k) : NULL;
 	if (!p || dnnl_memory_set_data_handle(p->a, (void *)a) != dnnl_success ||

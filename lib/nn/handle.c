@@ -153,6 +153,8 @@ int
 mrt_nn_set_precision(mrt_nn_model *m, int prec)
 {
 	const char *missing;
+	if (prec == MRT_NN_AUTO)
+		prec = mrt_nn_cpu_bf16(NULL) ? MRT_NN_BF16 : MRT_NN_FP32;
 	if (prec != MRT_NN_FP32 && prec != MRT_NN_BF16)
 		return mrt_errf(m->err, sizeof m->err, MRT_EINVAL, "unknown precision %d", prec);
 	if (prec == MRT_NN_BF16 && !mrt_nn_cpu_bf16(&missing))

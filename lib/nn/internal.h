@@ -74,6 +74,8 @@ float nn_expf_fast(float x);
  * row-major, op(X) = X^T when tX, A and B read from the copy when inside
  * par; g NULL: OpenBLAS. */
 typedef struct nn_gemm nn_gemm;
+/* a precision for benchmarks: fp32 always through oneDNN */
+enum { NN_GEMM_ONEDNN_FP32 = 16 };
 int nn_gemm_new(nn_gemm **g, int prec, const float *par, size_t npar);
 void nn_gemm_free(nn_gemm *g);
 int nn_gemm_precision(const nn_gemm *g);

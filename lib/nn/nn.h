@@ -141,13 +141,15 @@ void mrt_nn_set_threads(int n);
  * AVX512_BF16 kernel); weights, gradients, AdamW, LayerNorm, softmax,
  * GELU, the losses and the normalisations stay fp32, and a weight's bf16
  * copy is made once per step.  The precision is not part of a checkpoint. */
-enum { MRT_NN_FP32, MRT_NN_BF16 };
+enum { MRT_NN_FP32, MRT_NN_BF16, MRT_NN_AUTO };
 /* 1 if this CPU runs bf16 products (AVX512_BF16 or AMX-BF16); else 0 and
  * *missing (may be NULL) names the feature it lacks.  The environment
  * variable MERIT_NO_BF16 (not empty, not "0") makes it say 0, for tests. */
 int mrt_nn_cpu_bf16(const char **missing);
-/* Set the precision (MRT_NN_FP32 or MRT_NN_BF16); MRT_EINVAL, with a
- * message naming the missing CPU feature, for bf16 where the CPU lacks it. */
+/* Set the precision: MRT_NN_FP32, MRT_NN_BF16, or MRT_NN_AUTO (bf16 where
+ * mrt_nn_cpu_bf16 says yes, else fp32); MRT_EINVAL, with a message naming
+ * the missing CPU feature, for bf16 where the CPU lacks it.
+ * mrt_nn_get_precision: MRT_NN_FP32 or MRT_NN_BF16. */
 int mrt_nn_set_precision(mrt_nn_model *m, int prec);
 int mrt_nn_get_precision(const mrt_nn_model *m);
 

@@ -23,6 +23,7 @@
 
 #include <cblas.h>
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include "nn/nn.h"
@@ -104,24 +105,22 @@ sgemm_peak(int threads)
 	printf("RESULT {\"mode\": \"sgemm\", \"threads\": %d, \"gflops\": %.1f}\n", threads, best);
 }
 
-/* fp32 FMA peak: every thread 12 independent 16-wide FMA chains (enough to
- * fill the pipes), GFLOP/s of all the threads together. */
+/* fp32 FMA peak: every thread 12 independent chains of 16-wide FMAs
+ * (enough to fill the pipes), GFLOP/s of all the threads together. */
 __attribute__((target("avx512f"))) static double
 fma_loop(long n)
 {
-	typedef float v16 __attribute__((vector_size(64)));
-	v16 a[12], x = { 0 }, y = { 0 };
-	for (int i = 0; i < 16; i++)
-		x[i] = 1.0f + 1e-7f * i, y[i] = 1e-8f;
+	__m512 a[12], x = _mm512_set1_ps(1.0f - 1e-7f), y = _mm512_set1_ps(1e-8f);
 	for (int k = 0; k < 12; k++)
-		a[k] = x * (float)(k + 1) * 1e-3f;
-	for (long i = 0; i < n; i++)
+		a[k] = _mm512_set1_ps(1e-3f * (k + 1));
+	for (long i = 0; i < n; i++) {
+		#pragma GCC unroll 12
 		for (int k = 0; k < 12; k++)
-			a[k] = a[k] * x + y;
+			a[k] = _mm512_fmadd_ps(a[k], x, y);
+	}
 	float s = 0;
 	for (int k = 0; k < 12; k++)
-		for (int i = 0; i < 16; i++)
-			s += a[k][i];
+		s += _mm512_reduce_add_ps(a[k]);
 	return s;
 }
 

@@ -33,7 +33,7 @@ typedef struct {
 	int prec, ta, tb, M, N, K, lda, ldb, ldc;
 	float alpha, beta;
 	dnnl_primitive_t prim;
-	dnnl_memory_t a, b, c;
+	dnnl_memory_t a, b, c, scr;     /* scr: its scratchpad, NULL if none */
 } gemm_prim;
 
 struct nn_gemm {
@@ -43,6 +43,10 @@ struct nn_gemm {
 	uint16_t *pbf;          /* its bf16 copy (bf16 only) */
 	uint16_t *sa, *sb;      /* rounded activations */
 	size_t sacap, sbcap;
+	/* the primitives' scratchpad, one for all (they run one at a time):
+	 * oneDNN's own would be allocated, faulted in and freed every call */
+	void *scr;
+	size_t scrcap;
 	dnnl_engine_t eng;
 	dnnl_stream_t str;
 	gemm_prim *p;
@@ -180,7 +184,9 @@ nn_gemm_free(nn_gemm *g)
 		dnnl_memory_destroy(g->p[i].a);
 		dnnl_memory_destroy(g->p[i].b);
 		dnnl_memory_destroy(g->p[i].c);
+		dnnl_memory_destroy(g->p[i].scr);
 	}
+	free(g->scr);
 	free(g->p);
 	if (g->str)
 		dnnl_stream_destroy(g->str);
@@ -270,8 +276,10 @@ prim_of(nn_gemm *g, const gemm_prim *k)
 	dnnl_post_ops_t po = NULL;
 	dnnl_primitive_desc_t pd = NULL;
 	gemm_prim p = *k;
-	p.prim = NULL, p.a = p.b = p.c = NULL;
-	int bad = dnnl_primitive_attr_create(&attr) != dnnl_success;
+	p.prim = NULL, p.a = p.b = p.c = p.scr = NULL;
+	int bad = dnnl_primitive_attr_create(&attr) != dnnl_success ||
+		  dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) !=
+			  dnnl_success;
 	if (!bad && k->alpha != 1)
 		bad = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &k->alpha) != dnnl_success;
 	if (!bad && k->beta != 0)
@@ -284,6 +292,21 @@ prim_of(nn_gemm *g, const gemm_prim *k)
 		      dnnl_memory_create(&p.a, &ma, g->eng, DNNL_MEMORY_NONE) != dnnl_success ||
 		      dnnl_memory_create(&p.b, &mb, g->eng, DNNL_MEMORY_NONE) != dnnl_success ||
 		      dnnl_memory_create(&p.c, &mc, g->eng, DNNL_MEMORY_NONE) != dnnl_success;
+	if (!bad) {
+		const dnnl_memory_desc_t *ms = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+		size_t need = ms ? dnnl_memory_desc_get_size(ms) : 0;
+		if (need > g->scrcap) {
+			void *q = aligned_alloc(64, (need + 63) & ~(size_t)63);
+			bad = !q;
+			if (q) {
+				free(g->scr);
+				g->scr = q;
+				g->scrcap = need;
+			}
+		}
+		if (!bad && need)
+			bad = dnnl_memory_create(&p.scr, ms, g->eng, DNNL_MEMORY_NONE) != dnnl_success;
+	}
 	if (pd)
 		dnnl_primitive_desc_destroy(pd);
 	if (po)
@@ -296,6 +319,7 @@ prim_of(nn_gemm *g, const gemm_prim *k)
 		dnnl_memory_destroy(p.a);
 		dnnl_memory_destroy(p.b);
 		dnnl_memory_destroy(p.c);
+		dnnl_memory_destroy(p.scr);
 		return NULL;
 	}
 	g->p[g->np] = p;
@@ -363,7 +387,7 @@ nn_gemm_run(nn_gemm *g, int ta, int tb, int M, int N, int K, float alpha, const 
 		b = bf16_operand(g, B, tb ? N : K, tb ? K : N, &ldb, &g->sb, &g->sbcap);
 	}
 	gemm_prim k = { g->prec, ta, tb, M, N, K, lda, ldb, ldc, alpha,
-			beta, NULL, NULL, NULL, NULL };
+			beta, NULL, NULL, NULL, NULL, NULL };
 	gemm_prim *p = a && b ? prim_of(g, &k) : NULL;
 	if (!p || dnnl_memory_set_data_handle(p->a, (void *)a) != dnnl_success ||
 	    dnnl_memory_set_data_handle(p->b, (void *)b) != dnnl_success ||
@@ -374,8 +398,10 @@ nn_gemm_run(nn_gemm *g, int ta, int tb, int M, int N, int K, float alpha, const 
 	}
 	dnnl_exec_arg_t args[] = {
 		{ DNNL_ARG_SRC, p->a }, { DNNL_ARG_WEIGHTS, p->b }, { DNNL_ARG_DST, p->c },
+		{ DNNL_ARG_SCRATCHPAD, p->scr },
 	};
-	if (dnnl_primitive_execute(p->prim, g->str, 3, args) != dnnl_success ||
+	if ((p->scr && dnnl_memory_set_data_handle(p->scr, g->scr) != dnnl_success) ||
+	    dnnl_primitive_execute(p->prim, g->str, p->scr ? 4 : 3, args) != dnnl_success ||
 	    dnnl_stream_wait(g->str) != dnnl_success) {
 		g->failed = 1;
 		blas_rows(ta, tb, M, N, K, alpha, A, lda0, B, ldb0, beta, C, ldc);

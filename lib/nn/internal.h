@@ -82,6 +82,13 @@ int nn_gemm_precision(const nn_gemm *g);
 void nn_gemm_refresh(nn_gemm *g);
 void nn_gemm_run(nn_gemm *g, int ta, int tb, int M, int N, int K, float alpha, const float *A,
 		 int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* The same product on one thread (inside a parallel region: attention per
+ * head): bf16 by this file's AVX512_BF16 kernel, else OpenBLAS. */
+void nn_gemm_small(const nn_gemm *g, int ta, int tb, int M, int N, int K, float alpha,
+		   const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* model_f32.o: make g the context of the float layers' products on this
+ * thread (the network's entry points do it themselves; for tests) */
+void nn_gemm_current(nn_gemm *g);
 /* x rounded to the nearest bf16 (ties to even), as a float */
 float nn_gemm_bf16_round(float x);
 

@@ -111,6 +111,28 @@ MM(int ta, int tb, int M, int N, int K, R alpha, const R *A, int lda, const R *B
 }
 #endif
 
+/* The attention products per head, inside parallel regions: SMM(c, ...)
+ * with c the context taken before the region (MM_CTX(c)), then MM's
+ * arguments: float through gemm.c's single-threaded product (bf16 kernel
+ * or OpenBLAS), double by OpenBLAS. */
+#if NN_F32
+#define MM_CTX(c) const nn_gemm *c = mm_ctx
+#define SMM(c, ...) nn_gemm_small(c, __VA_ARGS__)
+#else
+#define MM_CTX(c) const void *c = NULL
+#define SMM(c, ta, tb, M, N, K, al, A, lda, B, ldb, be, C, ldc) \
+	((void)(c), GEMM(CblasRowMajor, (ta) ? CblasTrans : CblasNoTrans, \
+			 (tb) ? CblasTrans : CblasNoTrans, M, N, K, al, A, lda, B, ldb, be, C, ldc))
+#endif
+
+#if NN_F32
+void
+nn_gemm_current(nn_gemm *g)
+{
+	mm_ctx = g;
+}
+#endif
+
 /* Make n's gemm context current (float build), refreshing its bf16
  * weights when they changed or always (a training forward pass: once a
  * step). */
@@ -572,7 +594,8 @@ cross_softmax(R *ra, R *rb, int nt, int L, int self)
 }
 
 static void
-cross_forward(R *out, R *P, const R *qkv, int N, int nt, int d, int h, int hd, R scale)
+cross_forward(const void *gc, R *out, R *P, const R *qkv, int N, int nt, int d, int h, int hd,
+	      R scale)
 {
 	int L = N / nt, d3 = 3 * d;
 	cross_family fam[2];
@@ -583,7 +606,7 @@ cross_forward(R *out, R *P, const R *qkv, int N, int nt, int d, int h, int hd, R
 		const cross_family *f = &fam[k];
 		for (int g = 0; g < f->count; g++) {
 			size_t r = (size_t)g * f->step;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, f->len, f->len, hd, scale,
+			SMM(gc, 0, 1, f->len, f->len, hd, scale,
 			     Q + r * d3, f->stride * d3, K + r * d3, f->stride * d3, 0,
 			     P + f->off + (size_t)g * f->len * f->len, f->len);
 		}
@@ -597,7 +620,7 @@ cross_forward(R *out, R *P, const R *qkv, int N, int nt, int d, int h, int hd, R
 		const cross_family *f = &fam[k];
 		for (int g = 0; g < f->count; g++) {
 			size_t r = (size_t)g * f->step;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->len, hd, f->len, 1,
+			SMM(gc, 0, 0, f->len, hd, f->len, 1,
 			     P + f->off + (size_t)g * f->len * f->len, f->len, V + r * d3,
 			     f->stride * d3, k, Y + r * d, f->stride * d);
 		}
@@ -606,8 +629,8 @@ cross_forward(R *out, R *P, const R *qkv, int N, int nt, int d, int h, int hd, R
 
 /* Backward of cross_forward: dqkv += ...; dP scratch of cross_size. */
 static void
-cross_backward(R *dqkv, R *dP, const R *dout, const R *qkv, const R *P, int N, int nt, int d,
-	       int h, int hd, R scale)
+cross_backward(const void *gc, R *dqkv, R *dP, const R *dout, const R *qkv, const R *P, int N,
+	       int nt, int d, int h, int hd, R scale)
 {
 	int L = N / nt, d3 = 3 * d;
 	cross_family fam[2];
@@ -619,9 +642,9 @@ cross_backward(R *dqkv, R *dP, const R *dout, const R *qkv, const R *P, int N, i
 		int ld = f->stride * d, ld3 = f->stride * d3;
 		for (int g = 0; g < f->count; g++) {
 			size_t r = (size_t)g * f->step, o = f->off + (size_t)g * f->len * f->len;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, f->len, f->len, hd, 1, dY + r * d,
+			SMM(gc, 0, 1, f->len, f->len, hd, 1, dY + r * d,
 			     ld, V + r * d3, ld3, 0, dP + o, f->len);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, f->len, hd, f->len, 1, P + o,
+			SMM(gc, 1, 0, f->len, hd, f->len, 1, P + o,
 			     f->len, dY + r * d, ld, 1, dV + r * d3, ld3);
 		}
 	}
@@ -645,9 +668,9 @@ cross_backward(R *dqkv, R *dP, const R *dout, const R *qkv, const R *P, int N, i
 		int ld3 = f->stride * d3;
 		for (int g = 0; g < f->count; g++) {
 			size_t r = (size_t)g * f->step, o = f->off + (size_t)g * f->len * f->len;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->len, hd, f->len, 1, dP + o,
+			SMM(gc, 0, 0, f->len, hd, f->len, 1, dP + o,
 			     f->len, K + r * d3, ld3, 1, dQ + r * d3, ld3);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, f->len, hd, f->len, 1, dP + o,
+			SMM(gc, 1, 0, f->len, hd, f->len, 1, dP + o,
 			     f->len, Q + r * d3, ld3, 1, dK + r * d3, ld3);
 		}
 	}
@@ -667,6 +690,7 @@ attn_forward_slots(R *out, R *att, const R *qkv, const uint8_t *kmask, const nn_
 	int S = B * q.per, len = q.len;
 	size_t blk = q.cross ? cross_size(N, m->nt) : (size_t)len * len;
 	R scale = 1 / sqrt((R)hd);
+	MM_CTX(gc);
 	#pragma omp parallel for collapse(2) schedule(static) num_threads(nslots ? nslots : omp_get_max_threads())
 	for (int s = 0; s < S; s++)
 		for (int h = 0; h < H; h++) {
@@ -676,13 +700,13 @@ attn_forward_slots(R *out, R *att, const R *qkv, const uint8_t *kmask, const nn_
 			R *P = nslots ? att + (size_t)omp_get_thread_num() * N * N
 				      : att + ((size_t)s * H + h) * blk;
 			if (q.cross) {
-				cross_forward(out + row * d, P, qkv + row * d3, N, m->nt, d, h, hd, scale);
+				cross_forward(gc, out + row * d, P, qkv + row * d3, N, m->nt, d, h, hd, scale);
 				continue;
 			}
 			const uint8_t *km = kmask ? kmask + (size_t)b * N : NULL;
 			const int32_t *tok = q.masked && q.masked->tok ? q.masked->tok + (size_t)b * N
 								       : NULL;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, scale, Q,
+			SMM(gc, 0, 1, len, len, hd, scale, Q,
 			     q.stride * d3, K, q.stride * d3, 0, P, len);
 			for (int i = 0; i < len; i++) {
 				if (q.masked)
@@ -691,7 +715,7 @@ attn_forward_slots(R *out, R *att, const R *qkv, const uint8_t *kmask, const nn_
 				else
 					softmax_row(P + (size_t)i * len, km, len);
 			}
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1, P, len, V,
+			SMM(gc, 0, 0, len, hd, len, 1, P, len, V,
 			     q.stride * d3, 0, out + row * d + h * hd, q.stride * d);
 		}
 }
@@ -716,6 +740,7 @@ nn_attn_backward(R *dqkv, const R *dout, const R *qkv, const R *att, const nn_at
 	int S = B * q.per, len = q.len, ld3 = q.stride * d3, ld = q.stride * d;
 	size_t blk = q.cross ? cross_size(N, mask->nt) : (size_t)len * len;
 	R scale = 1 / sqrt((R)hd);
+	MM_CTX(gc);
 	#pragma omp parallel for collapse(2) schedule(static) num_threads(nscr)
 	for (int s = 0; s < S; s++)
 		for (int h = 0; h < H; h++) {
@@ -723,7 +748,7 @@ nn_attn_backward(R *dqkv, const R *dout, const R *qkv, const R *att, const nn_at
 			size_t row = (size_t)(s / q.per) * N + (size_t)(s % q.per) * q.step;
 			const R *P = att + ((size_t)s * H + h) * blk;
 			if (q.cross) {
-				cross_backward(dqkv + row * d3, dP, dout + row * d, qkv + row * d3, P, N,
+				cross_backward(gc, dqkv + row * d3, dP, dout + row * d, qkv + row * d3, P, N,
 					       mask->nt, d, h, hd, scale);
 				continue;
 			}
@@ -731,9 +756,9 @@ nn_attn_backward(R *dqkv, const R *dout, const R *qkv, const R *att, const nn_at
 			const R *Q = qkv + o, *K = Q + d, *V = Q + 2 * d;
 			R *dQ = dqkv + o, *dK = dQ + d, *dV = dQ + 2 * d;
 			const R *dY = dout + row * d + h * hd;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, 1, dY, ld, V, ld3, 0,
+			SMM(gc, 0, 1, len, len, hd, 1, dY, ld, V, ld3, 0,
 			     dP, len);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1, P, len, dY, ld, 1,
+			SMM(gc, 1, 0, len, hd, len, 1, P, len, dY, ld, 1,
 			     dV, ld3);
 			for (int i = 0; i < len; i++) {
 				const R *p = P + (size_t)i * len;
@@ -745,9 +770,9 @@ nn_attn_backward(R *dqkv, const R *dout, const R *qkv, const R *att, const nn_at
 				for (int j = 0; j < len; j++)
 					g[j] = p[j] * (g[j] - dot) * scale;
 			}
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1, dP, len, K, ld3,
+			SMM(gc, 0, 0, len, hd, len, 1, dP, len, K, ld3,
 			     1, dQ, ld3);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1, dP, len, Q, ld3, 1,
+			SMM(gc, 1, 0, len, hd, len, 1, dP, len, Q, ld3, 1,
 			     dK, ld3);
 		}
 }

@@ -13,7 +13,8 @@
 #       patch and mask ratio) | merit-step, S = SEED * 1000 + E
 #
 # BIN is the folder of the filters (default: the PATH), THREADS merit-step's
-# --threads (0, the default: all cores).  train writes OUT's neighbours
+# --threads (0, the default: all cores), PRECISION its --precision (auto,
+# the default: bf16 where the CPU has it).  train writes OUT's neighbours
 # (OUT = DIR/epoch-E.safetensors): it trains into epoch-E.part.safetensors
 # (and merit-step's .part.optim.safetensors), logs to epoch-E.jsonl, and
 # renames the parts to OUT and epoch-E.optim.safetensors when the epoch is
@@ -23,16 +24,17 @@ set -euo pipefail
 
 prog=epoch.sh
 usage() {
-	echo "usage: $prog [-b BIN] [-t THREADS] tokenize OUT STREAM VOCAB CKPT | init OUT STREAM VOCAB EPOCHS BATCH WARMUP [OPTION...] | train OUT PREV TOKSTREAM SEED E" >&2
+	echo "usage: $prog [-b BIN] [-t THREADS] [-p PRECISION] tokenize OUT STREAM VOCAB CKPT | init OUT STREAM VOCAB EPOCHS BATCH WARMUP [OPTION...] | train OUT PREV TOKSTREAM SEED E" >&2
 	exit 2
 }
 die() { echo "$prog: $*" >&2; exit 1; }
 
-bin='' threads=0
-while getopts b:t: opt; do
+bin='' threads=0 precision=auto
+while getopts b:t:p: opt; do
 	case $opt in
 	b) bin=$OPTARG/ ;;
 	t) threads=$OPTARG ;;
+	p) precision=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -95,7 +97,7 @@ train() {
 	patch=$(info "$prev" patch) ratio=$(info "$prev" mask_ratio)
 	"${bin}ecg-shuffle" -s "$s" "$tok" |
 	    "${bin}ecg-mask" -s "$s" -p "$patch" -r "$ratio" |
-	    "${bin}merit-step" -m "$from" -o "$part" --threads "$threads" --log "$base.jsonl"
+	    "${bin}merit-step" -m "$from" -o "$part" --threads "$threads" --precision "$precision" --log "$base.jsonl"
 	mv "$base.part.optim.safetensors" "$base.optim.safetensors"
 	mv "$part" "$out"
 }

@@ -3,7 +3,7 @@
 #   make pretrain TRAIN=train.ecgz [PRETRAIN_DIR=results/pretrain] [EPOCHS=10]
 #        [SEED=0] [PRESET=merit-s | CONFIG=file] [BATCH=64] [LR=3e-4]
 #        [WARMUP=steps] [VOCAB_SIZE=4096] [LAMBDA_REC=1] [LAMBDA_CMA=1]
-#        [THREADS=0] [FILTER='ecg-filter options']
+#        [THREADS=0] [PRECISION=auto] [FILTER='ecg-filter options']
 #
 # TRAIN is a stream of records with sig and report at the preset's rate and
 # length (ecg-ingest --fs 100 --seconds 10 for merit-s).  The rules:
@@ -42,6 +42,8 @@ VOCAB_SIZE ?= 4096
 LAMBDA_REC ?= 1
 LAMBDA_CMA ?= 1
 THREADS    ?= 0
+# merit-step --precision: bf16 where the CPU has it (merit-step(1))
+PRECISION  ?= auto
 PRETRAIN_DIR ?= results/pretrain
 
 # merit_tools NAME…: the filters a rule runs, as its prerequisites, so
@@ -52,7 +54,7 @@ merit_own   = $(filter $(abspath $(MERIT_BIN)),$(CURDIR)/$(BIN))
 merit_tools = $(addprefix $(if $(merit_own),$(BIN),$(MERIT_BIN))/,$(1))
 
 # the recipes (pipelines/epoch.sh says what each does)
-merit_sh = pipelines/epoch.sh -b $(MERIT_BIN) -t $(THREADS)
+merit_sh = pipelines/epoch.sh -b $(MERIT_BIN) -t $(THREADS) -p $(PRECISION)
 
 # options of merit-step --init from the variables above (WARMUP: default 5%
 # of the steps, at least 1)

@@ -10,8 +10,9 @@
  * Every function returns 0 or a negative code of err.h; the model keeps a
  * message for the last error (mrt_nn_errmsg).  Nothing prints or exits.
  *
- * Threads: mrt_nn_set_threads() sets OpenBLAS and OpenMP alike.  With the
- * same thread count and seed a run is bit-for-bit reproducible.
+ * Threads: mrt_nn_set_threads() sets OpenBLAS, OpenMP and oneDNN alike
+ * (Debian's oneDNN runs on the same OpenMP pool).  With the same thread
+ * count, precision and seed a run is bit-for-bit reproducible.
  */
 #ifndef MRT_NN_H
 #define MRT_NN_H
@@ -129,7 +130,9 @@ long mrt_nn_step(const mrt_nn_model *m);      /* optimizer steps taken */
 void mrt_nn_init(mrt_nn_model *m, uint64_t seed);
 
 /* Threads (n <= 0: all cores): n OpenMP threads, each calling OpenBLAS
- * single-threaded on its share of every product.  Call it before
+ * single-threaded on its share of every product; oneDNN's products run
+ * on the same n threads, outside any parallel region (no nesting, so no
+ * oversubscription: with n = 1 all the work is on one thread).  Call it before
  * mrt_nn_new (the attention scratch is sized for the thread count). */
 void mrt_nn_set_threads(int n);
 

@@ -14,7 +14,7 @@ override CFLAGS += -Wall -Wextra -std=c11 -D_GNU_SOURCE -fopenmp -MMD -MP
 override CPPFLAGS += -Ilib
 CPPFLAGS_PKG = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_PKG   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS  := -fopenmp -lm
+LDLIBS  := -Wl,--as-needed -ldnnl -Wl,--no-as-needed -fopenmp -lm
 
 ifeq ($(SANITIZE),1)
 override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -198,7 +198,7 @@ $(FUZZ_OBJ)/common.o: fuzz/common.c
 $(FUZZ_OBJ)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)/common.o $(FUZZ_LIBA)
 	$(FUZZ_CC) $(CPPFLAGS) -Ifuzz $(CPPFLAGS_PKG) $(FUZZ_FLAGS) -fsanitize=fuzzer \
 	    -Wno-unknown-pragmas -Wl,--wrap=flt_die -o $@ $< $(FUZZ_OBJ)/common.o \
-	    $(FUZZ_LIBA) $(LDLIBS_PKG) -lm
+	    $(FUZZ_LIBA) $(LDLIBS_PKG) -ldnnl -lm
 
 $(FUZZ_OBJ)/seed/.done: fuzz/seeds $(PROGS)
 	rm -rf $(@D)

@@ -4,6 +4,11 @@
  *   nn train [steps [warmup [batch]]]   training steps (forward, backward, AdamW)
  *   nn embed [iters [warmup [batch]]]   ECG embeddings, all 240 patches
  *   nn sgemm                            OpenBLAS sgemm peak (best of square sizes)
+ *   nn fma                              fp32 FMA peak of the threads (a register loop)
+ *   nn gemm [reps]                      the model's linear products (merit-s, batch
+ *                                       64): OpenBLAS, oneDNN fp32, oneDNN bf16
+ *
+ * MERIT_PRECISION=bf16 runs train and embed in bf16 (mrt_nn_set_precision).
  *
  * Threads from MERIT_THREADS (default 2).  Prints one line
  * "RESULT {json}" with samples/s, GFLOP/s (matrix products counted as in
@@ -18,7 +23,11 @@
 
 #include <cblas.h>
 
+#include <immintrin.h>
+#include <omp.h>
+
 #include "nn/nn.h"
+#include "nn/internal.h"
 #include "core/rng.h"
 
 static double
@@ -96,6 +105,105 @@ sgemm_peak(int threads)
 	printf("RESULT {\"mode\": \"sgemm\", \"threads\": %d, \"gflops\": %.1f}\n", threads, best);
 }
 
+/* fp32 FMA peak: every thread 12 independent chains of 16-wide FMAs
+ * (enough to fill the pipes), GFLOP/s of all the threads together. */
+__attribute__((target("avx512f"))) static double
+fma_loop(long n)
+{
+	__m512 a[12], x = _mm512_set1_ps(1.0f - 1e-7f), y = _mm512_set1_ps(1e-8f);
+	for (int k = 0; k < 12; k++)
+		a[k] = _mm512_set1_ps(1e-3f * (k + 1));
+	for (long i = 0; i < n; i++) {
+		#pragma GCC unroll 12
+		for (int k = 0; k < 12; k++)
+			a[k] = _mm512_fmadd_ps(a[k], x, y);
+	}
+	float s = 0;
+	for (int k = 0; k < 12; k++)
+		s += _mm512_reduce_add_ps(a[k]);
+	return s;
+}
+
+static void
+fma_peak(int threads)
+{
+	long n = 20000000;
+	double best = 0, sink = 0;
+	for (int r = 0; r < 3; r++) {
+		double t = now();
+		#pragma omp parallel num_threads(threads) reduction(+:sink)
+		sink += fma_loop(n);
+		double g = threads * 2.0 * 16 * 12 * n / (now() - t) / 1e9;
+		if (g > best)
+			best = g;
+	}
+	printf("RESULT {\"mode\": \"fma\", \"threads\": %d, \"gflops\": %.1f, \"sink\": %g}\n",
+	       threads, best, sink > 0 ? 1.0 : 0.0);
+}
+
+/* The linear products of merit-s training and embedding at batch 64, each
+ * as forward (in w^T), input gradient (dout w) and weight gradient (dout^T
+ * in), timed by OpenBLAS, oneDNN fp32 and oneDNN bf16 in turn (reps
+ * rounds, medians). */
+static void
+gemm_shapes(int reps)
+{
+	static const struct { const char *name; int T, O, NI; } sh[] = {
+		{ "ecg.qkv", 3840, 768, 256 }, { "ecg.proj", 3840, 256, 256 },
+		{ "ecg.fc1", 3840, 1024, 256 }, { "ecg.fc2", 3840, 256, 1024 },
+		{ "dec.qkv", 15360, 384, 128 }, { "dec.proj", 15360, 128, 128 },
+		{ "dec.fc1", 15360, 512, 128 }, { "dec.fc2", 15360, 128, 512 },
+		{ "txt.qkv", 4096, 768, 256 }, { "txt.fc1", 4096, 1024, 256 },
+		{ "enc.qkv", 15360, 768, 256 }, { "enc.fc1", 15360, 1024, 256 },
+		{ "enc.fc2", 15360, 256, 1024 }, { "patch", 3840, 256, 50 },
+		{ "dec.out", 15360, 50, 128 },
+	};
+	static const char *kind[] = { "fwd", "din", "dw" };
+	static const int precs[] = { MRT_NN_FP32, NN_GEMM_ONEDNN_FP32, MRT_NN_BF16 };
+	int nb = mrt_nn_cpu_bf16(NULL) ? 3 : 2;
+	for (size_t s = 0; s < sizeof sh / sizeof *sh; s++) {
+		int T = sh[s].T, O = sh[s].O, NI = sh[s].NI;
+		float *x = malloc(sizeof(float) * T * NI), *w = malloc(sizeof(float) * O * NI);
+		float *y = calloc((size_t)T * O, sizeof(float));
+		float *dx = calloc((size_t)T * NI, sizeof(float)), *dw = calloc((size_t)O * NI, 4);
+		for (long i = 0; i < (long)T * NI; i++)
+			x[i] = (float)((i % 13) - 6) * 0.01f;
+		for (long i = 0; i < (long)O * NI; i++)
+			w[i] = (float)((i % 11) - 5) * 0.01f;
+		nn_gemm *g[3];
+		for (int p = 0; p < nb; p++)
+			if (nn_gemm_new(&g[p], precs[p], w, (size_t)O * NI))
+				return;
+		for (int k = 0; k < 3; k++) {
+			double t[3][64];
+			int R = reps < 64 ? reps : 64;
+			for (int r = 0; r < R + 1; r++)
+				for (int p = 0; p < nb; p++) {
+					double t0 = now();
+					if (k == 0)
+						nn_gemm_run(g[p], 0, 1, T, O, NI, 1, x, NI, w, NI, 0, y, O);
+					else if (k == 1)
+						nn_gemm_run(g[p], 0, 0, T, NI, O, 1, y, O, w, NI, 1, dx, NI);
+					else
+						nn_gemm_run(g[p], 1, 0, O, NI, T, 1, y, O, x, NI, 1, dw, NI);
+					if (r)
+						t[p][r - 1] = now() - t0;
+				}
+			double gf[3] = { 0 };
+			for (int p = 0; p < nb; p++) {
+				qsort(t[p], R, sizeof **t, cmp);
+				gf[p] = mm(T, O, NI) / t[p][R / 2] / 1e9;
+			}
+			printf("RESULT {\"mode\": \"gemm\", \"shape\": \"%s.%s\", \"T\": %d, \"O\": %d, "
+			       "\"NI\": %d, \"openblas\": %.1f, \"onednn_fp32\": %.1f, \"onednn_bf16\": %.1f}\n",
+			       sh[s].name, kind[k], T, O, NI, gf[0], gf[1], gf[2]);
+		}
+		for (int p = 0; p < nb; p++)
+			nn_gemm_free(g[p]);
+		free(x), free(w), free(y), free(dx), free(dw);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -112,6 +220,14 @@ main(int argc, char **argv)
 		sgemm_peak(threads);
 		return 0;
 	}
+	if (!strcmp(mode, "fma")) {
+		fma_peak(threads);
+		return 0;
+	}
+	if (!strcmp(mode, "gemm")) {
+		gemm_shapes(argc > 2 ? atoi(argv[2]) : 5);
+		return 0;
+	}
 	mrt_nn_config c;
 	mrt_nn_preset("merit-s", &c);
 	int S = c.samples, nv = mrt_nn_nvis(&c), np = mrt_nn_npatch(&c), L = c.txt_len;
@@ -122,6 +238,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	mrt_nn_init(m, 1);
+	const char *pr = getenv("MERIT_PRECISION");
+	int bf16 = pr && !strcmp(pr, "bf16");
+	if (bf16 && mrt_nn_set_precision(m, MRT_NN_BF16)) {
+		fprintf(stderr, "nn: %s\n", mrt_nn_errmsg(m));
+		return 1;
+	}
 	mrt_rng r;
 	mrt_rng_seed(&r, 2);
 	float *sig = malloc(sizeof(float) * B * c.leads * S);
@@ -166,9 +288,9 @@ main(int argc, char **argv)
 	qsort(times + warm, iters, sizeof *times, cmp);
 	flops(&c, B, &ftrain, &fembed);
 	double sps = iters * B / tot;
-	printf("RESULT {\"mode\": \"%s\", \"threads\": %d, \"batch\": %d, \"params\": %zu, "
+	printf("RESULT {\"mode\": \"%s\", \"precision\": \"%s\", \"threads\": %d, \"batch\": %d, \"params\": %zu, "
 	       "\"step_ms_median\": %.1f, \"samples_per_s\": %.2f, \"gflops\": %.1f, "
-	       "\"peak_rss_mb\": %.0f", mode, threads, B, mrt_nn_nparams(m),
+	       "\"peak_rss_mb\": %.0f", mode, bf16 ? "bf16" : "fp32", threads, B, mrt_nn_nparams(m),
 	       1e3 * times[warm + iters / 2], sps, sps * (train ? ftrain : fembed) / 1e9,
 	       peak_rss_kb() / 1024.0);
 	if (train)

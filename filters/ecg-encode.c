@@ -35,13 +35,13 @@
 #include "nn/nn.h"
 
 #define USAGE "ecg-encode -m checkpoint [-f] [-o file] [--batch N] [--threads N] " \
-	"[--leads set] [--text | --recon] [file]"
+	"[--leads set] [--precision fp32|bf16|auto] [--text | --recon] [file]"
 
 enum mode { ECG, TEXT, RECON };
 
 struct opts {
 	const char *ckpt, *out, *in;
-	int batch, threads, force;
+	int batch, threads, force, precision;
 	enum mode mode;
 	uint8_t keep[MRT_LEADS_N];      /* --leads: 1 = lead kept (all by default) */
 	int subset;                     /* --leads given */
@@ -327,7 +327,7 @@ main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "leads", required_argument, NULL, O_LEADS },
-		FLT_OPT_THREADS,
+		FLT_OPT_THREADS, FLT_OPT_PRECISION,
 		{ "text", no_argument, NULL, O_TEXT },
 		{ "recon", no_argument, NULL, O_RECON },
 		FLT_OPT_FORCE, FLT_OPT_MODEL, FLT_OPT_OUTPUT, FLT_OPT_END
@@ -348,6 +348,7 @@ main(int argc, char **argv)
 		case O_BATCH: op.batch = (int)flt_num(optarg, 1, 65536, "--batch"); break;
 		case O_LEADS: parse_leads(optarg, op.keep); op.subset = 1; break;
 		case FLT_O_THREADS: op.threads = (int)flt_num(optarg, 0, 1024, "--threads"); break;
+		case FLT_O_PRECISION: op.precision = flt_precision(optarg); break;
 		case O_TEXT:
 		case O_RECON:
 			if (op.mode != ECG)
@@ -365,6 +366,8 @@ main(int argc, char **argv)
 	if (mrt_nn_open(&model, op.ckpt, NULL, op.mode == TEXT ? 1 : op.batch,
 	    op.mode == RECON ? MRT_NN_TRAIN : 0, err, sizeof err) != 0)
 		flt_die("%s", err);
+	if (mrt_nn_set_precision(model, op.precision) != 0)
+		flt_die("%s", mrt_nn_errmsg(model));
 	c = mrt_nn_get_config(model);
 	if (op.subset && c->leads != MRT_LEADS_N)
 		flt_die("%s: --leads needs a model of the %d standard leads, not %d", op.ckpt,

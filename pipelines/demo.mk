@@ -137,7 +137,7 @@ $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(DEMO_DIR)/enc/$(1)-findings.ecgz: $(DEMO_DIR)/
     $(DEMO_DIR)/%.ecgz $(DEMO_DIR)/$(1)/model.safetensors $(call merit_tools,ecg-encode)
 	@mkdir -p $(DEMO_DIR)/enc
 	@echo "demo: encoding $$* with $(1)"
-	$(MERIT_BIN)/ecg-encode -m $(DEMO_DIR)/$(1)/model.safetensors $$< > $$@
+	$(MERIT_BIN)/ecg-encode -m $(DEMO_DIR)/$(1)/model.safetensors --precision $(PRECISION) $$< > $$@
 $(DEMO_TASKS:%=$(DEMO_DIR)/eval/$(1)-%.json): $(DEMO_DIR)/eval/$(1)-%.json: \
     $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(demo_scp) $(call merit_tools,merit-eval)
 	@mkdir -p $(DEMO_DIR)/eval

@@ -8,7 +8,7 @@
 #       merit-step --init OPTION... for EPOCHS passes over STREAM in batches
 #       of BATCH (total steps EPOCHS x batches, at least 1); WARMUP steps, or
 #       auto: 5% of them, at least 1
-#   epoch.sh [-b BIN] [-t THREADS] [-n NP [-r MPIRUN] [-H HOSTFILE]] train OUT PREV
+#   epoch.sh [-b BIN] [-t THREADS] [-p PRECISION] [-n NP [-r MPIRUN] [-H HOSTFILE]] train OUT PREV
 #            TOKSTREAM SEED E
 #       epoch E from checkpoint PREV: ecg-shuffle -s S | ecg-mask -s S (PREV's
 #       patch and mask ratio) | merit-step, S = SEED * 1000 + E; with NP > 1
@@ -16,7 +16,8 @@
 #       that pipeline on TOKSTREAM
 #
 # BIN is the folder of the filters (default: the PATH), THREADS merit-step's
-# --threads (0, the default: all cores; under MPI, of each rank), MPIRUN
+# --threads (0, the default: all cores; under MPI, of each rank), PRECISION
+# its --precision (auto, the default: bf16 where the CPU has it), MPIRUN
 # the command and options that start MPI jobs (default mpirun).  train writes OUT's neighbours
 # (OUT = DIR/epoch-E.safetensors): it trains into epoch-E.part.safetensors
 # (and merit-step's .part.optim.safetensors), logs to epoch-E.jsonl, and
@@ -27,16 +28,17 @@ set -euo pipefail
 
 prog=epoch.sh
 usage() {
-	echo "usage: $prog [-b BIN] [-t THREADS] [-n NP [-r MPIRUN] [-H HOSTFILE]] tokenize OUT STREAM VOCAB CKPT | init OUT STREAM VOCAB EPOCHS BATCH WARMUP [OPTION...] | train OUT PREV TOKSTREAM SEED E" >&2
+	echo "usage: $prog [-b BIN] [-t THREADS] [-p PRECISION] [-n NP [-r MPIRUN] [-H HOSTFILE]] tokenize OUT STREAM VOCAB CKPT | init OUT STREAM VOCAB EPOCHS BATCH WARMUP [OPTION...] | train OUT PREV TOKSTREAM SEED E" >&2
 	exit 2
 }
 die() { echo "$prog: $*" >&2; exit 1; }
 
-bin='' threads=0 np=1 mpirun=mpirun hostfile=''
-while getopts b:t:n:r:H: opt; do
+bin='' threads=0 precision=auto np=1 mpirun=mpirun hostfile=''
+while getopts b:t:p:n:r:H: opt; do
 	case $opt in
 	b) bin=$OPTARG/ ;;
 	t) threads=$OPTARG ;;
+	p) precision=$OPTARG ;;
 	n) np=$OPTARG ;;
 	r) mpirun=$OPTARG ;;
 	H) hostfile=$OPTARG ;;
@@ -109,13 +111,13 @@ train() {
 		run+=(-np "$np")
 		[ -z "$hostfile" ] || run+=(--hostfile "$hostfile")
 		pipe='"$0ecg-shuffle" -s "$1" "$2" | "$0ecg-mask" -s "$1" -p "$3" -r "$4" |
-		    "$0merit-step" -m "$5" -o "$6" --threads "$7" --log "$8"'
+		    "$0merit-step" -m "$5" -o "$6" --threads "$7" --precision "$8" --log "$9"'
 		"${run[@]}" bash -o pipefail -c "$pipe" "$bin" "$s" "$tok" "$patch" "$ratio" \
-		    "$from" "$part" "$threads" "$base.jsonl"
+		    "$from" "$part" "$threads" "$precision" "$base.jsonl"
 	else
 		"${bin}ecg-shuffle" -s "$s" "$tok" |
 		    "${bin}ecg-mask" -s "$s" -p "$patch" -r "$ratio" |
-		    "${bin}merit-step" -m "$from" -o "$part" --threads "$threads" --log "$base.jsonl"
+		    "${bin}merit-step" -m "$from" -o "$part" --threads "$threads" --precision "$precision" --log "$base.jsonl"
 	fi
 	mv "$base.part.optim.safetensors" "$base.optim.safetensors"
 	mv "$part" "$out"

@@ -3,7 +3,7 @@
 #   make pretrain TRAIN=train.ecgz [PRETRAIN_DIR=results/pretrain] [EPOCHS=10]
 #        [SEED=0] [PRESET=merit-s | CONFIG=file] [BATCH=64] [LR=3e-4]
 #        [WARMUP=steps] [VOCAB_SIZE=4096] [LAMBDA_REC=1] [LAMBDA_CMA=1]
-#        [THREADS=0] [FILTER='ecg-filter options']
+#        [THREADS=0] [PRECISION=auto] [FILTER='ecg-filter options']
 #        [NP=ranks [MPIRUN='mpirun options'] [HOSTFILE=file]]
 #
 # NP=N runs each epoch as an MPI job of N ranks (merit-step(1), RUNNING ON
@@ -51,6 +51,8 @@ VOCAB_SIZE ?= 4096
 LAMBDA_REC ?= 1
 LAMBDA_CMA ?= 1
 THREADS    ?= 0
+# merit-step --precision: bf16 where the CPU has it (merit-step(1))
+PRECISION  ?= auto
 PRETRAIN_DIR ?= results/pretrain
 NP         ?= 1
 # (Open MPI's mpirun kills the ranks 1 s after a SIGTERM by default: 60 s
@@ -75,7 +77,7 @@ merit_own   = $(filter $(abspath $(MERIT_BIN)),$(CURDIR)/$(BIN))
 merit_tools = $(addprefix $(if $(merit_own),$(BIN),$(MERIT_BIN))/,$(1))
 
 # the recipes (pipelines/epoch.sh says what each does)
-merit_sh = pipelines/epoch.sh -b $(MERIT_BIN) -t $(THREADS) -n $(NP) -r '$(MPIRUN)' \
+merit_sh = pipelines/epoch.sh -b $(MERIT_BIN) -t $(THREADS) -p $(PRECISION) -n $(NP) -r '$(MPIRUN)' \
 	$(if $(HOSTFILE),-H $(HOSTFILE))
 
 # options of merit-step --init from the variables above (WARMUP: default 5%

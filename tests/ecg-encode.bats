@@ -111,7 +111,7 @@ norms() { ecg-dump -a "$1" | jq "[.$2.data[] | . * .] | add"; }
 	[ ! -e out.ecgz ]
 	run --separate-stderr ecg-encode "$D/m.ecgz"
 	assert_failure 2
-	assert_equal "$stderr" "usage: ecg-encode -m checkpoint [-f] [-o file] [--batch N] [--threads N] [--leads set] [--text | --recon] [file]"
+	assert_equal "$stderr" "usage: ecg-encode -m checkpoint [-f] [-o file] [--batch N] [--threads N] [--leads set] [--precision fp32|bf16|auto] [--text | --recon] [file]"
 	run --separate-stderr ecg-encode -m "$D/ck.safetensors" --text --recon "$D/m.ecgz"
 	assert_failure 2
 	run --separate-stderr ecg-encode -m "$D/ck.safetensors" --batch 0 "$D/m.ecgz"
@@ -340,4 +340,35 @@ print(max(float(np.abs(x - y).max()) for x, y in zip(a, b)))'
 
 @test "-h, --help and --version: usage and version on stdout; an unknown option: usage on stderr, exit 2" {
 	check_help_and_bad_option ecg-encode
+}
+
+@test "--precision: fp32 is the default; auto falls back to fp32 without bf16; bad values named" {
+	ecg-encode -m "$D/ck.safetensors" "$D/m.ecgz" | ecg-dump -a > def.jsonl
+	ecg-encode -m "$D/ck.safetensors" --precision fp32 "$D/m.ecgz" | ecg-dump -a > f.jsonl
+	MERIT_NO_BF16=1 ecg-encode -m "$D/ck.safetensors" --precision auto "$D/m.ecgz" | ecg-dump -a > a.jsonl
+	cmp def.jsonl f.jsonl
+	cmp def.jsonl a.jsonl
+	MERIT_NO_BF16=1 run --separate-stderr ecg-encode -m "$D/ck.safetensors" --precision bf16 -o x.ecgz "$D/m.ecgz"
+	assert_failure 1
+	assert_equal "$stderr" "ecg-encode: bf16 needs a CPU with AVX512_BF16 (or AMX-BF16), which this one lacks"
+	[ ! -e x.ecgz ]
+	run --separate-stderr ecg-encode -m "$D/ck.safetensors" --precision fp16 "$D/m.ecgz"
+	assert_failure
+	assert_equal "$stderr" "ecg-encode: --precision fp16: fp32, bf16 or auto"
+}
+
+@test "--precision bf16: h and e within 2e-2 of fp32's (of each vector's largest |value|)" {
+	grep -qw avx512_bf16 /proc/cpuinfo || grep -qw amx_bf16 /proc/cpuinfo ||
+		skip "the CPU lacks AVX512_BF16 and AMX-BF16"
+	ecg-encode -m "$D/ck.safetensors" "$D/m.ecgz" | ecg-dump -a | jq -c '[.h.data, .e.data]' > f.jsonl
+	ecg-encode -m "$D/ck.safetensors" --precision bf16 "$D/m.ecgz" | ecg-dump -a | jq -c '[.h.data, .e.data]' > b.jsonl
+	ecg-encode -m "$D/ck.safetensors" --precision auto "$D/m.ecgz" | ecg-dump -a | jq -c '[.h.data, .e.data]' > a.jsonl
+	cmp b.jsonl a.jsonl
+	! cmp -s f.jsonl b.jsonl
+	# worst |bf16 - fp32| / max |fp32| over the vectors h and e of every record
+	worst=$(jq -n --slurpfile f f.jsonl --slurpfile b b.jsonl '[range($f | length) as $r |
+		range(2) as $k | $f[$r][$k] as $x | $b[$r][$k] as $y | ($x | map(fabs) | max) as $m |
+		range($x | length) as $i | (($x[$i] - $y[$i]) | fabs) / $m] | max')
+	echo "worst relative difference $worst"
+	awk -v w="$worst" 'BEGIN { exit !(w > 0 && w < 2e-2) }'
 }

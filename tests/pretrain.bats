@@ -57,7 +57,7 @@ info() { merit-step --info -m "$1" | awk -F'\t' -v k="$2" '$1 == k { print $2 }'
 	# what an interrupt in epoch 2 after 3 steps leaves behind
 	ecg-shuffle -s 5002 pt/train.tok.ecgz | ecg-mask -s 5002 |
 	    merit-step -m pt/epoch-1.safetensors -o pt/epoch-2.part.safetensors --steps 3 --threads 1 \
-	    --log pt/epoch-2.jsonl 2>/dev/null || true
+	    --precision auto --log pt/epoch-2.jsonl 2>/dev/null || true
 	[ -e pt/epoch-2.part.optim.safetensors ]
 	run pretrain PRETRAIN_DIR="$PWD/pt"
 	assert_success

@@ -15,7 +15,7 @@
 #define ZS_USAGE "merit-eval zeroshot -m checkpoint (-t task | -l field) " \
 	"[--scp scp_statements.csv] [-p prompts] [--vocab file] [-F field] " \
 	"[--val folds] [--test folds] [-B reps] [-s seed] [-j json] [-T tsv] " \
-	"[-c scores] [-r roc] [-N name] [-D] [--threads n] " DS_RESTRICT_USAGE " [file]"
+	"[-c scores] [-r roc] [-N name] [-D] [--threads n] [--precision p] " DS_RESTRICT_USAGE " [file]"
 
 #define ZS_MAXCLASS 1024
 
@@ -200,12 +200,12 @@ cmd_zeroshot(int argc, char **argv)
 		{ "bootstrap", 1, 0, 'B' }, FLT_OPT_SEED,
 		{ "json", 1, 0, 'j' }, { "tsv", 1, 0, 'T' }, { "scores", 1, 0, 'c' },
 		{ "roc", 1, 0, 'r' }, { "name", 1, 0, 'N' }, { "describe", 0, 0, 'D' },
-		FLT_OPT_THREADS, DS_RESTRICT_OPTIONS, FLT_OPT_END
+		FLT_OPT_THREADS, FLT_OPT_PRECISION, DS_RESTRICT_OPTIONS, FLT_OPT_END
 	};
 	struct dsopts dso;
 	struct outopts out = { .nboot = 1000, .seed = 1 };
 	const char *task = NULL, *ckpt = NULL, *ppath = NULL, *vocab = NULL, *roc = NULL;
-	int c, threads = 0, describe = 0, labfield = 0, nprompt = 0;
+	int c, threads = 0, precision = MRT_NN_FP32, describe = 0, labfield = 0, nprompt = 0;
 	const mrt_nn_config *cf;
 	struct ds ds;
 	struct evalres ev;
@@ -239,6 +239,7 @@ cmd_zeroshot(int argc, char **argv)
 		case 'N': out.name = optarg; break;
 		case 'D': describe = 1; break;
 		case FLT_O_THREADS: threads = (int)flt_num(optarg, 0, 1024, "threads"); break;
+		case FLT_O_PRECISION: precision = flt_precision(optarg); break;
 		case OPT_CODES: case OPT_EXCLUDE_CODES: case OPT_TASK_NAME:
 			ds_restrict_opt(&dso, c, optarg);
 			break;
@@ -273,6 +274,8 @@ cmd_zeroshot(int argc, char **argv)
 	mrt_nn_set_threads(threads);
 	if (mrt_nn_open(&model, ckpt, NULL, 1, 0, err, sizeof err) != 0)
 		flt_die("%s", err);
+	if (mrt_nn_set_precision(model, precision) != 0)
+		flt_die("%s", mrt_nn_errmsg(model));
 	cf = mrt_nn_get_config(model);
 	tokenizer_open(vocab, ckpt, cf);
 

@@ -29,7 +29,8 @@
 	"merit-step --init [--preset NAME | --config FILE] [--vocab FILE] [-s seed]\n" \
 	"                  [training options] -o OUT\n" \
 	"       merit-step -m IN -o OUT [--steps N] [--save-every N] [--log FILE] [--threads N]\n" \
-	"                  [--restart-stream] [--chunks K] [--ordered-reduce] [training options]\n" \
+	"                  [--precision fp32|bf16|auto] [--restart-stream] [--chunks K]\n" \
+	"                  [--ordered-reduce] [training options]\n" \
 	"                  [file]\n" \
 	"       merit-step --info -m IN\n" \
 	"training options: [--batch N] [--lr X] [--warmup N] [--total-steps N]\n" \
@@ -44,7 +45,7 @@ struct train {
 };
 
 struct opts {
-	int init, info, restart, threads, raw_target, chunks, ordered;
+	int init, info, restart, threads, raw_target, chunks, ordered, precision;
 	const char *in, *out, *preset, *config, *vocab, *log, *input;
 	long steps, save_every;
 	/* command-line values; NAN or -1 when not given */
@@ -419,6 +420,8 @@ do_train(const struct opts *op)
 	if (mrt_nn_load(m, op->in, access(opath, F_OK) == 0 ? opath : NULL, err,
 	    sizeof err) != 0)
 		flt_die("%s", err);
+	if (mrt_nn_set_precision(m, op->precision) != 0)
+		flt_die("%s", mrt_nn_errmsg(m));
 	if (access(opath, F_OK) != 0 && mrt_nn_step(m) > 0)
 		flt_die("%s: no optimizer file %s for a model at step %ld", op->in, opath,
 		    mrt_nn_step(m));
@@ -641,7 +644,7 @@ main(int argc, char **argv)
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "lambda-rec", required_argument, NULL, O_LREC },
 		{ "lambda-cma", required_argument, NULL, O_LCMA },
-		FLT_OPT_THREADS,
+		FLT_OPT_THREADS, FLT_OPT_PRECISION,
 		FLT_OPT_SEED,
 		{ "save-every", required_argument, NULL, O_SAVE },
 		{ "log", required_argument, NULL, O_LOG },
@@ -677,6 +680,7 @@ main(int argc, char **argv)
 		case O_LREC: op.lambda_rec = flt_real(optarg, 0, 1e6, "--lambda-rec"); break;
 		case O_LCMA: op.lambda_cma = flt_real(optarg, 0, 1e6, "--lambda-cma"); break;
 		case FLT_O_THREADS: op.threads = (int)flt_num(optarg, 0, 1024, "--threads"); break;
+		case FLT_O_PRECISION: op.precision = flt_precision(optarg); break;
 		case 's': op.seed = flt_num(optarg, 0, LONG_MAX, "--seed"); break;
 		case O_SAVE: op.save_every = flt_num(optarg, 1, LONG_MAX, "--save-every"); break;
 		case O_LOG: op.log = optarg; break;

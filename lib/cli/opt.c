@@ -4,6 +4,7 @@
  * operand, and the OpenMP wait policy of main()'s start.
  */
 #include "cli/filter.h"
+#include "nn/nn.h"
 
 /* "usage: usage" on f; help on stdout is output like any other, checked. */
 static void
@@ -114,4 +115,16 @@ flt_omp_passive(char **argv)
 {
 	if (getenv("OMP_WAIT_POLICY") == NULL && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
 		execv("/proc/self/exe", argv);
+}
+
+int
+flt_precision(const char *arg)
+{
+	if (strcmp(arg, "fp32") == 0)
+		return MRT_NN_FP32;
+	if (strcmp(arg, "bf16") == 0)
+		return MRT_NN_BF16;
+	if (strcmp(arg, "auto") == 0)
+		return MRT_NN_AUTO;
+	flt_die("--precision %s: fp32, bf16 or auto", arg);
 }

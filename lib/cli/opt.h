@@ -16,7 +16,8 @@
  *
  * The shared vocabulary, one meaning for each spelling in every filter:
  * -o/--output FILE, -f/--force, -s/--seed N, -m/--model FILE, -n/--count N
- * (how many: records, seeds or iterations, as the filter says), --threads N.
+ * (how many: records, seeds or iterations, as the filter says), --threads N,
+ * --precision fp32|bf16|auto (of the model's matrix products, nn.h).
  */
 #ifndef MRT_CLI_OPT_H
 #define MRT_CLI_OPT_H
@@ -27,7 +28,7 @@
 #define FLT_VERSION "0.2"
 
 /* getopt values of the long options without a letter (above every char). */
-enum { FLT_O_VERSION = 0x10000, FLT_O_THREADS };
+enum { FLT_O_VERSION = 0x10000, FLT_O_THREADS, FLT_O_PRECISION };
 
 #define FLT_OPT_OUTPUT  { "output", required_argument, NULL, 'o' }
 #define FLT_OPT_FORCE   { "force", no_argument, NULL, 'f' }
@@ -35,6 +36,7 @@ enum { FLT_O_VERSION = 0x10000, FLT_O_THREADS };
 #define FLT_OPT_MODEL   { "model", required_argument, NULL, 'm' }
 #define FLT_OPT_COUNT   { "count", required_argument, NULL, 'n' }
 #define FLT_OPT_THREADS { "threads", required_argument, NULL, FLT_O_THREADS }
+#define FLT_OPT_PRECISION { "precision", required_argument, NULL, FLT_O_PRECISION }
 /* The end of every table of long options: --help, --version, the null entry. */
 #define FLT_OPT_END \
 	{ "help", no_argument, NULL, 'h' }, \
@@ -50,6 +52,11 @@ enum { FLT_O_VERSION = 0x10000, FLT_O_THREADS };
  */
 int flt_getopt(int argc, char **argv, const char *opts, const struct option *lo,
     const char *usage);
+/* The value of --precision: MRT_NN_FP32, MRT_NN_BF16 or MRT_NN_AUTO (nn.h)
+ * for "fp32", "bf16", "auto"; anything else dies naming the three.  The
+ * filter hands it to mrt_nn_set_precision, whose error names a missing CPU
+ * feature. */
+int flt_precision(const char *arg);
 /* "usage: usage" on stderr, exit 2. */
 __attribute__((noreturn)) void flt_usage(const char *usage);
 /* The single input operand ("-" when there is none); more is a usage error. */

@@ -388,6 +388,7 @@ mrt_nn_load(mrt_nn_model *m, const char *wpath, const char *opath, char *err, si
 	if ((rc = mrt_st_meta_each(st, meta_copy, &meta)))
 		goto out;
 	memcpy(n->pmem, p, total * sizeof *p);
+	n->wstale = 1;
 	m->step = nn_st_meta_step(st);
 	if (opath) {
 		memcpy(m->m, mm, total * sizeof *mm);

@@ -30,6 +30,10 @@ mrt_nn_new(mrt_nn_model **out, const mrt_nn_config *c, int max_batch, int flags)
 		free(m);
 		return rc;
 	}
+	if ((rc = nn_gemm_new(&m->net->gm, MRT_NN_FP32, m->net->pmem, m->net->tab.total))) {
+		mrt_nn_free(m);
+		return rc;
+	}
 	if (flags & MRT_NN_TRAIN) {
 		size_t n = m->net->tab.total;
 		m->m = calloc(n, sizeof *m->m);
@@ -101,6 +105,8 @@ mrt_nn_tensor(const mrt_nn_model *m, size_t i, const char **name, int *ndim,
 		*data = m->net->pmem + e->off;
 	if (grad)
 		*grad = m->net->gmem ? m->net->gmem + e->off : NULL;
+	if (data)
+		m->net->wstale = 1;     /* the caller may write the weights */
 	return 0;
 }
 
@@ -140,6 +146,36 @@ mrt_nn_init(mrt_nn_model *m, uint64_t seed)
 		memset(m->v, 0, t->total * sizeof *m->v);
 	}
 	m->step = 0;
+	m->net->wstale = 1;
+}
+
+int
+mrt_nn_set_precision(mrt_nn_model *m, int prec)
+{
+	const char *missing;
+	if (prec == MRT_NN_AUTO)
+		prec = mrt_nn_cpu_bf16(NULL) ? MRT_NN_BF16 : MRT_NN_FP32;
+	if (prec != MRT_NN_FP32 && prec != MRT_NN_BF16)
+		return mrt_errf(m->err, sizeof m->err, MRT_EINVAL, "unknown precision %d", prec);
+	if (prec == MRT_NN_BF16 && !mrt_nn_cpu_bf16(&missing))
+		return mrt_errf(m->err, sizeof m->err, MRT_EINVAL,
+				"bf16 needs a CPU with %s, which this one lacks", missing);
+	if (prec == nn_gemm_precision(m->net->gm))
+		return 0;
+	nn_gemm *g;
+	int rc = nn_gemm_new(&g, prec, m->net->pmem, m->net->tab.total);
+	if (rc)
+		return mrt_errf(m->err, sizeof m->err, rc, "precision: oneDNN failed or out of memory");
+	nn_gemm_free(m->net->gm);
+	m->net->gm = g;
+	m->net->wstale = 0;
+	return 0;
+}
+
+int
+mrt_nn_get_precision(const mrt_nn_model *m)
+{
+	return nn_gemm_precision(m->net->gm);
 }
 
 void

@@ -70,6 +70,32 @@ void nn_config_sizes(const mrt_nn_config *c, double *params, double *acts);
 /* model_f32.o only: the float build's vectorisable exp */
 float nn_expf_fast(float x);
 
+/* gemm.c: the float model's matrix products (OpenBLAS, oneDNN fp32 or
+ * bf16), a context per network.  nn_gemm_new: precision MRT_NN_FP32 or
+ * MRT_NN_BF16 (MRT_EINVAL where the CPU lacks bf16), par[npar] the
+ * parameter block whose bf16 copy it keeps (bf16; filled now and by each
+ * nn_gemm_refresh).  nn_gemm_run: C[M,N] = alpha op(A) op(B) + beta C,
+ * row-major, op(X) = X^T when tX, A and B read from the copy when inside
+ * par; g NULL: OpenBLAS. */
+typedef struct nn_gemm nn_gemm;
+/* a precision for benchmarks: fp32 always through oneDNN */
+enum { NN_GEMM_ONEDNN_FP32 = 16 };
+int nn_gemm_new(nn_gemm **g, int prec, const float *par, size_t npar);
+void nn_gemm_free(nn_gemm *g);
+int nn_gemm_precision(const nn_gemm *g);
+void nn_gemm_refresh(nn_gemm *g);
+void nn_gemm_run(nn_gemm *g, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+		 int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* The same product on one thread (inside a parallel region: attention per
+ * head): bf16 by this file's AVX512_BF16 kernel, else OpenBLAS. */
+void nn_gemm_small(const nn_gemm *g, int ta, int tb, int M, int N, int K, float alpha,
+		   const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* model_f32.o: make g the context of the float layers' products on this
+ * thread (the network's entry points do it themselves; for tests) */
+void nn_gemm_current(nn_gemm *g);
+/* x rounded to the nearest bf16 (ties to even), as a float */
+float nn_gemm_bf16_round(float x);
+
 /* ---- names of model.c: nn_X is nn_X_f in model_f32.o, nn_X_d in model_f64.o */
 #define NN_PASTE_(a, b) a##b
 #define NN_PASTE(a, b)  NN_PASTE_(a, b)
@@ -282,6 +308,12 @@ typedef struct {
 	int32_t *itok, *itk;            /* token indices: all in order, a group's */
 	int *igrp;                      /* the records of a group */
 	uint8_t *ikm;
+	/* the products' context (float build: made with the net, fp32;
+	 * mrt_nn_set_precision replaces it), and whether the weights have
+	 * changed since its bf16 copy was made (encode refreshes it then;
+	 * a training forward pass always does) */
+	nn_gemm *gm;
+	int wstale;
 } nn_net;
 
 int nn_net_new(nn_net **n, const mrt_nn_config *c, int maxB, int train);

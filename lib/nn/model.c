@@ -89,6 +89,70 @@ nn_expf_fast(float x)
 
 /* ---- threads and scratch ------------------------------------------------- */
 
+/* The products of the linear layers: C[M,N] = alpha op(A) op(B) + beta C
+ * (op(X) = X^T when tX).  Float: through the network's gemm context
+ * (gemm.c: OpenBLAS, oneDNN fp32 or bf16), which the entry points below
+ * make current for their thread; double: OpenBLAS, each OpenMP thread its
+ * share of the rows of C, as gemm.c does in fp32. */
+#if NN_F32
+static _Thread_local nn_gemm *mm_ctx;
+#define MM(...) nn_gemm_run(mm_ctx, __VA_ARGS__)
+#else
+static void
+MM(int ta, int tb, int M, int N, int K, R alpha, const R *A, int lda, const R *B, int ldb,
+   R beta, R *C, int ldc)
+{
+	#pragma omp parallel
+	{
+		int nth = omp_get_num_threads(), id = omp_get_thread_num();
+		int a = (int)((long)M * id / nth), b = (int)((long)M * (id + 1) / nth);
+		if (b > a)
+			GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+			     tb ? CblasTrans : CblasNoTrans, b - a, N, K, alpha,
+			     A + (size_t)a * (ta ? 1 : (size_t)lda), lda, B, ldb, beta,
+			     C + (size_t)a * ldc, ldc);
+	}
+}
+#endif
+
+/* The attention products per head, inside parallel regions: SMM(c, ...)
+ * with c the context taken before the region (MM_CTX(c)), then MM's
+ * arguments: float through gemm.c's single-threaded product (bf16 kernel
+ * or OpenBLAS), double by OpenBLAS. */
+#if NN_F32
+#define MM_CTX(c) const nn_gemm *c = mm_ctx
+#define SMM(c, ...) nn_gemm_small(c, __VA_ARGS__)
+#else
+#define MM_CTX(c) const void *c = NULL
+#define SMM(c, ta, tb, M, N, K, al, A, lda, B, ldb, be, C, ldc) \
+	((void)(c), GEMM(CblasRowMajor, (ta) ? CblasTrans : CblasNoTrans, \
+			 (tb) ? CblasTrans : CblasNoTrans, M, N, K, al, A, lda, B, ldb, be, C, ldc))
+#endif
+
+#if NN_F32
+void
+nn_gemm_current(nn_gemm *g)
+{
+	mm_ctx = g;
+}
+#endif
+
+/* Make n's gemm context current (float build), refreshing its bf16
+ * weights when they changed or always (a training forward pass: once a
+ * step). */
+static void
+mm_use(nn_net *n, int refresh)
+{
+#if NN_F32
+	mm_ctx = n->gm;
+	if (n->gm && (refresh || n->wstale))
+		nn_gemm_refresh(n->gm);
+	n->wstale = 0;
+#else
+	(void)n, (void)refresh;
+#endif
+}
+
 /* Each OpenMP thread runs a single-threaded gemm on its own rows (one
  * thread pool for everything: OpenBLAS is set to one thread, see
  * mrt_nn_set_threads). */
@@ -166,11 +230,8 @@ linear_forward_res(R *out, const R *in, const R *w, const R *b, const R *res, in
 				memcpy(o, r ? r : b, (size_t)O * sizeof *o);
 			}
 		}
-		if (t1 > t0)
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, O, NI, 1,
-			     in + (size_t)t0 * NI, NI, w, NI, b || res ? 1 : 0,
-			     out + (size_t)t0 * O, O);
 	}
+	MM(0, 1, T, O, NI, 1, in, NI, w, NI, b || res ? 1 : 0, out, O);
 }
 
 void
@@ -197,24 +258,22 @@ void
 nn_linear_backward(R *din, R *dw, R *db, const R *dout, const R *in, const R *w,
 		   int T, int NI, int O)
 {
-	#pragma omp parallel
-	{
-		int a, b;
-		split(T, &a, &b);
-		if (din && b > a)
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, b - a, NI, O, 1,
-			     dout + (size_t)a * O, O, w, NI, 1, din + (size_t)a * NI, NI);
-		split(O, &a, &b);
-		if (dw && b > a)
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, b - a, NI, T, 1, dout + a, O,
-			     in, NI, 1, dw + (size_t)a * NI, NI);
-		if (db)
+	if (din)
+		MM(0, 0, T, NI, O, 1, dout, O, w, NI, 1, din, NI);
+	if (dw)
+		MM(1, 0, O, NI, T, 1, dout, O, in, NI, 1, dw, NI);
+	if (db) {
+		#pragma omp parallel
+		{
+			int a, b;
+			split(O, &a, &b);
 			for (int t = 0; t < T; t++) {
 				const R *d = dout + (size_t)t * O;
 				#pragma omp simd
 				for (int o = a; o < b; o++)
 					db[o] += d[o];
 			}
+		}
 	}
 }
 
@@ -539,7 +598,8 @@ cross_softmax(R *ra, R *rb, int nt, int L, int self)
 }
 
 static void
-cross_forward(R *out, R *P, const R *qkv, int N, int nt, int d, int h, int hd, R scale)
+cross_forward(const void *gc, R *out, R *P, const R *qkv, int N, int nt, int d, int h, int hd,
+	      R scale)
 {
 	int L = N / nt, d3 = 3 * d;
 	cross_family fam[2];
@@ -550,7 +610,7 @@ cross_forward(R *out, R *P, const R *qkv, int N, int nt, int d, int h, int hd, R
 		const cross_family *f = &fam[k];
 		for (int g = 0; g < f->count; g++) {
 			size_t r = (size_t)g * f->step;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, f->len, f->len, hd, scale,
+			SMM(gc, 0, 1, f->len, f->len, hd, scale,
 			     Q + r * d3, f->stride * d3, K + r * d3, f->stride * d3, 0,
 			     P + f->off + (size_t)g * f->len * f->len, f->len);
 		}
@@ -564,7 +624,7 @@ cross_forward(R *out, R *P, const R *qkv, int N, int nt, int d, int h, int hd, R
 		const cross_family *f = &fam[k];
 		for (int g = 0; g < f->count; g++) {
 			size_t r = (size_t)g * f->step;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->len, hd, f->len, 1,
+			SMM(gc, 0, 0, f->len, hd, f->len, 1,
 			     P + f->off + (size_t)g * f->len * f->len, f->len, V + r * d3,
 			     f->stride * d3, k, Y + r * d, f->stride * d);
 		}
@@ -573,8 +633,8 @@ cross_forward(R *out, R *P, const R *qkv, int N, int nt, int d, int h, int hd, R
 
 /* Backward of cross_forward: dqkv += ...; dP scratch of cross_size. */
 static void
-cross_backward(R *dqkv, R *dP, const R *dout, const R *qkv, const R *P, int N, int nt, int d,
-	       int h, int hd, R scale)
+cross_backward(const void *gc, R *dqkv, R *dP, const R *dout, const R *qkv, const R *P, int N,
+	       int nt, int d, int h, int hd, R scale)
 {
 	int L = N / nt, d3 = 3 * d;
 	cross_family fam[2];
@@ -586,9 +646,9 @@ cross_backward(R *dqkv, R *dP, const R *dout, const R *qkv, const R *P, int N, i
 		int ld = f->stride * d, ld3 = f->stride * d3;
 		for (int g = 0; g < f->count; g++) {
 			size_t r = (size_t)g * f->step, o = f->off + (size_t)g * f->len * f->len;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, f->len, f->len, hd, 1, dY + r * d,
+			SMM(gc, 0, 1, f->len, f->len, hd, 1, dY + r * d,
 			     ld, V + r * d3, ld3, 0, dP + o, f->len);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, f->len, hd, f->len, 1, P + o,
+			SMM(gc, 1, 0, f->len, hd, f->len, 1, P + o,
 			     f->len, dY + r * d, ld, 1, dV + r * d3, ld3);
 		}
 	}
@@ -612,9 +672,9 @@ cross_backward(R *dqkv, R *dP, const R *dout, const R *qkv, const R *P, int N, i
 		int ld3 = f->stride * d3;
 		for (int g = 0; g < f->count; g++) {
 			size_t r = (size_t)g * f->step, o = f->off + (size_t)g * f->len * f->len;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->len, hd, f->len, 1, dP + o,
+			SMM(gc, 0, 0, f->len, hd, f->len, 1, dP + o,
 			     f->len, K + r * d3, ld3, 1, dQ + r * d3, ld3);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, f->len, hd, f->len, 1, dP + o,
+			SMM(gc, 1, 0, f->len, hd, f->len, 1, dP + o,
 			     f->len, Q + r * d3, ld3, 1, dK + r * d3, ld3);
 		}
 	}
@@ -634,6 +694,7 @@ attn_forward_slots(R *out, R *att, const R *qkv, const uint8_t *kmask, const nn_
 	int S = B * q.per, len = q.len;
 	size_t blk = q.cross ? cross_size(N, m->nt) : (size_t)len * len;
 	R scale = 1 / sqrt((R)hd);
+	MM_CTX(gc);
 	#pragma omp parallel for collapse(2) schedule(static) num_threads(nslots ? nslots : omp_get_max_threads())
 	for (int s = 0; s < S; s++)
 		for (int h = 0; h < H; h++) {
@@ -643,13 +704,13 @@ attn_forward_slots(R *out, R *att, const R *qkv, const uint8_t *kmask, const nn_
 			R *P = nslots ? att + (size_t)omp_get_thread_num() * N * N
 				      : att + ((size_t)s * H + h) * blk;
 			if (q.cross) {
-				cross_forward(out + row * d, P, qkv + row * d3, N, m->nt, d, h, hd, scale);
+				cross_forward(gc, out + row * d, P, qkv + row * d3, N, m->nt, d, h, hd, scale);
 				continue;
 			}
 			const uint8_t *km = kmask ? kmask + (size_t)b * N : NULL;
 			const int32_t *tok = q.masked && q.masked->tok ? q.masked->tok + (size_t)b * N
 								       : NULL;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, scale, Q,
+			SMM(gc, 0, 1, len, len, hd, scale, Q,
 			     q.stride * d3, K, q.stride * d3, 0, P, len);
 			for (int i = 0; i < len; i++) {
 				if (q.masked)
@@ -658,7 +719,7 @@ attn_forward_slots(R *out, R *att, const R *qkv, const uint8_t *kmask, const nn_
 				else
 					softmax_row(P + (size_t)i * len, km, len);
 			}
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1, P, len, V,
+			SMM(gc, 0, 0, len, hd, len, 1, P, len, V,
 			     q.stride * d3, 0, out + row * d + h * hd, q.stride * d);
 		}
 }
@@ -683,6 +744,7 @@ nn_attn_backward(R *dqkv, const R *dout, const R *qkv, const R *att, const nn_at
 	int S = B * q.per, len = q.len, ld3 = q.stride * d3, ld = q.stride * d;
 	size_t blk = q.cross ? cross_size(N, mask->nt) : (size_t)len * len;
 	R scale = 1 / sqrt((R)hd);
+	MM_CTX(gc);
 	#pragma omp parallel for collapse(2) schedule(static) num_threads(nscr)
 	for (int s = 0; s < S; s++)
 		for (int h = 0; h < H; h++) {
@@ -690,7 +752,7 @@ nn_attn_backward(R *dqkv, const R *dout, const R *qkv, const R *att, const nn_at
 			size_t row = (size_t)(s / q.per) * N + (size_t)(s % q.per) * q.step;
 			const R *P = att + ((size_t)s * H + h) * blk;
 			if (q.cross) {
-				cross_backward(dqkv + row * d3, dP, dout + row * d, qkv + row * d3, P, N,
+				cross_backward(gc, dqkv + row * d3, dP, dout + row * d, qkv + row * d3, P, N,
 					       mask->nt, d, h, hd, scale);
 				continue;
 			}
@@ -698,9 +760,9 @@ nn_attn_backward(R *dqkv, const R *dout, const R *qkv, const R *att, const nn_at
 			const R *Q = qkv + o, *K = Q + d, *V = Q + 2 * d;
 			R *dQ = dqkv + o, *dK = dQ + d, *dV = dQ + 2 * d;
 			const R *dY = dout + row * d + h * hd;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, 1, dY, ld, V, ld3, 0,
+			SMM(gc, 0, 1, len, len, hd, 1, dY, ld, V, ld3, 0,
 			     dP, len);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1, P, len, dY, ld, 1,
+			SMM(gc, 1, 0, len, hd, len, 1, P, len, dY, ld, 1,
 			     dV, ld3);
 			for (int i = 0; i < len; i++) {
 				const R *p = P + (size_t)i * len;
@@ -712,9 +774,9 @@ nn_attn_backward(R *dqkv, const R *dout, const R *qkv, const R *att, const nn_at
 				for (int j = 0; j < len; j++)
 					g[j] = p[j] * (g[j] - dot) * scale;
 			}
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1, dP, len, K, ld3,
+			SMM(gc, 0, 0, len, hd, len, 1, dP, len, K, ld3,
 			     1, dQ, ld3);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1, dP, len, Q, ld3, 1,
+			SMM(gc, 1, 0, len, hd, len, 1, dP, len, Q, ld3, 1,
 			     dK, ld3);
 		}
 }
@@ -1712,6 +1774,11 @@ nn_net_free(nn_net *n)
 	free(n->itk);
 	free(n->igrp);
 	free(n->ikm);
+#if NN_F32
+	if (mm_ctx == n->gm)
+		mm_ctx = NULL;
+	nn_gemm_free(n->gm);
+#endif
 	free(n);
 }
 
@@ -1732,6 +1799,7 @@ nn_net_forward(nn_net *n, const mrt_nn_batch *bt, const mrt_nn_hparams *hp, mrt_
 	if (cma_on && (rc = text_embed_forward(n->ta[NN_TOWER_TXT].x0, n->kmask, n->tok, bt->tok,
 						&n->p, c, B)))
 		return rc;
+	mm_use(n, 1);
 	n->B = B;
 	n->lambda_rec = hp->lambda_rec;
 	n->lambda_cma = hp->lambda_cma;
@@ -1770,6 +1838,7 @@ nn_net_backward(nn_net *n)
 	int B = n->B;
 	nn_tower_acts *ea = &n->ta[NN_TOWER_ECG];
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_ECG), g = tower_view(&n->g, c, NN_TOWER_ECG);
+	mm_use(n, 0);
 	if (n->lambda_rec != 0)
 		rec_backward(n, B, n->lambda_rec);
 	if (n->lambda_cma != 0)
@@ -1898,6 +1967,7 @@ nn_net_encode_ecg(nn_net *n, const float *sig, const uint8_t *missing, int B, R 
 			tk[i] = (int32_t)(i % np);
 		n->imem_e = mem, n->iproj = v, n->itok = tk, n->itk = tk2, n->igrp = grp;
 	}
+	mm_use(n, 0);
 	ecg_prep(n, sig, missing, NULL, B, 0, n->ixn, NULL, NULL, NULL, NULL);
 	/* one encoder pass per count k of present leads (all 12: the whole
 	 * batch in order, the patches xn itself) */
@@ -1973,6 +2043,7 @@ nn_net_encode_text(nn_net *n, const int32_t *tok, int B, R *t)
 	int rc = text_embed_forward(n->it.x0, n->ikm, NULL, tok, &n->p, c, B);
 	if (rc)
 		return rc;
+	mm_use(n, 0);
 	nn_tower w = tower_view(&n->p, c, NN_TOWER_TXT);
 	tower_forward(&n->it, &w, B, n->ikm, NULL);
 	nn_pool_forward(n->itp, n->it.lnf, n->ikm, B, L, td);

@@ -10,8 +10,9 @@
  * Every function returns 0 or a negative code of err.h; the model keeps a
  * message for the last error (mrt_nn_errmsg).  Nothing prints or exits.
  *
- * Threads: mrt_nn_set_threads() sets OpenBLAS and OpenMP alike.  With the
- * same thread count and seed a run is bit-for-bit reproducible.
+ * Threads: mrt_nn_set_threads() sets OpenBLAS, OpenMP and oneDNN alike
+ * (Debian's oneDNN runs on the same OpenMP pool).  With the same thread
+ * count, precision and seed a run is bit-for-bit reproducible.
  */
 #ifndef MRT_NN_H
 #define MRT_NN_H
@@ -134,9 +135,31 @@ long mrt_nn_step(const mrt_nn_model *m);      /* optimizer steps taken */
 void mrt_nn_init(mrt_nn_model *m, uint64_t seed);
 
 /* Threads (n <= 0: all cores): n OpenMP threads, each calling OpenBLAS
- * single-threaded on its share of every product.  Call it before
+ * single-threaded on its share of every product; oneDNN's products run
+ * on the same n threads, outside any parallel region (no nesting, so no
+ * oversubscription: with n = 1 all the work is on one thread).  Call it before
  * mrt_nn_new (the attention scratch is sized for the thread count). */
 void mrt_nn_set_threads(int n);
+
+/* Precision of the matrix products.  FP32 (the default): OpenBLAS sgemm
+ * (oneDNN's fp32 matmul on the shapes where it measured faster), exact as
+ * always.  BF16, mixed precision: the inputs of every matrix product
+ * rounded to bf16 (nearest, ties to even), accumulated and returned in
+ * fp32 by oneDNN (the attention products per head by this library's own
+ * AVX512_BF16 kernel); weights, gradients, AdamW, LayerNorm, softmax,
+ * GELU, the losses and the normalisations stay fp32, and a weight's bf16
+ * copy is made once per step.  The precision is not part of a checkpoint. */
+enum { MRT_NN_FP32, MRT_NN_BF16, MRT_NN_AUTO };
+/* 1 if this CPU runs bf16 products (AVX512_BF16 or AMX-BF16); else 0 and
+ * *missing (may be NULL) names the feature it lacks.  The environment
+ * variable MERIT_NO_BF16 (not empty, not "0") makes it say 0, for tests. */
+int mrt_nn_cpu_bf16(const char **missing);
+/* Set the precision: MRT_NN_FP32, MRT_NN_BF16, or MRT_NN_AUTO (bf16 where
+ * mrt_nn_cpu_bf16 says yes, else fp32); MRT_EINVAL, with a message naming
+ * the missing CPU feature, for bf16 where the CPU lacks it.
+ * mrt_nn_get_precision: MRT_NN_FP32 or MRT_NN_BF16. */
+int mrt_nn_set_precision(mrt_nn_model *m, int prec);
+int mrt_nn_get_precision(const mrt_nn_model *m);
 
 /* Lead normalisation shared by training and encoding: for each lead of
  * x[leads*samples], mean and population std in double over finite samples,

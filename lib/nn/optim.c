@@ -89,6 +89,7 @@ update(mrt_nn_model *m, const mrt_nn_hparams *hp, mrt_nn_losses *l, mrt_nn_losse
 				m->v + e->off, e->n, e->decay);
 	}
 	m->step++;
+	n->wstale = 1;
 	return 0;
 }
 

@@ -137,7 +137,8 @@ $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(DEMO_DIR)/enc/$(1)-findings.ecgz: $(DEMO_DIR)/
     $(DEMO_DIR)/%.ecgz $(DEMO_DIR)/$(1)/model.safetensors $(call merit_tools,ecg-encode)
 	@mkdir -p $(DEMO_DIR)/enc
 	@echo "demo: encoding $$* with $(1)"
-	$(MERIT_BIN)/ecg-encode -m $(DEMO_DIR)/$(1)/model.safetensors --precision $(PRECISION) $$< > $$@
+	$(MERIT_BIN)/ecg-encode -m $(DEMO_DIR)/$(1)/model.safetensors --threads $(THREADS) \
+	    --precision $(PRECISION) $$< > $$@
 $(DEMO_TASKS:%=$(DEMO_DIR)/eval/$(1)-%.json): $(DEMO_DIR)/eval/$(1)-%.json: \
     $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(demo_scp) $(call merit_tools,merit-eval)
 	@mkdir -p $(DEMO_DIR)/eval
@@ -175,7 +176,8 @@ $(DEMO_DIR)/leads/$(1)-%.ecgz: $(DEMO_DIR)/ptbxl-test.ecgz $(DEMO_DIR)/enc/$(1)-
     $(DEMO_DIR)/$(1)/model.safetensors $(call merit_tools,ecg-encode ecg-split ecg-cat)
 	@mkdir -p $(DEMO_DIR)/leads
 	@echo "demo: $(1): the test fold from leads $$*"
-	$(MERIT_BIN)/ecg-encode -m $(DEMO_DIR)/$(1)/model.safetensors --leads $$(subst +,$$(comma),$$*) \
+	$(MERIT_BIN)/ecg-encode -m $(DEMO_DIR)/$(1)/model.safetensors --threads $(THREADS) \
+	    --leads $$(subst +,$$(comma),$$*) \
 	    -o $$@.test.ecgz $$<
 	@$$(call robust_mix,$(DEMO_DIR)/enc/$(1)-ptbxl.ecgz,$$@.test.ecgz) && rm -f $$@.test.ecgz
 $(DEMO_DIR)/leads/$(1)-12.ecgz: $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz
@@ -226,7 +228,7 @@ $(DEMO_DIR)/eval/%-lrec.json: $(DEMO_DIR)/%/model.safetensors $(DEMO_DIR)/val-re
     pipelines/rec-study/oracle.py $(call merit_tools,ecg-encode ecg-dump)
 	@mkdir -p $(@D)
 	@echo "demo: $*: validation L_rec"
-	$(MERIT_BIN)/ecg-encode -m $< --recon $(DEMO_DIR)/val-rec.ecgz | $(MERIT_BIN)/ecg-dump -a > $@.dump
+	$(MERIT_BIN)/ecg-encode -m $< --threads $(THREADS) --recon $(DEMO_DIR)/val-rec.ecgz | $(MERIT_BIN)/ecg-dump -a > $@.dump
 	/usr/bin/python3 pipelines/rec-study/oracle.py $@.dump --fit $(DEMO_DIR)/val-fit.json --model \
 	    --target $$($(MERIT_BIN)/merit-step --info -m $< | awk '$$1 == "train.raw_target" && $$2 == 1 {r = 1} END {print r ? "raw" : "norm"}') > $@.tmp
 	@rm -f $@.dump
@@ -245,9 +247,21 @@ $(DEMO_DIR)/recon.png: $(DEMO_DIR)/recon.json
 
 demo_outputs = $(addprefix $(1)/,compare.txt rec-val.tsv leads.txt curves.png roc.png map.png recon.png)
 
+# DEMO_JOBS jobs at once (make -j), each on DEMO_THREADS threads (THREADS
+# of merit-step and ecg-encode, OpenMP's and OpenBLAS's for the rest): two
+# single-threaded jobs keep two cores busier than one job on two threads
+# (measured: two merit-step runs on one thread each train 1.22x the samples
+# of one on two, bf16), and one job's single-threaded parts (probes,
+# pictures, ecg-shuffle | ecg-mask) overlap the other's.  On a terminal the
+# two trainings share merit-step's progress line.
+DEMO_JOBS    ?= 2
+DEMO_THREADS ?= 1
+demo_par = -j$(DEMO_JOBS) THREADS=$(DEMO_THREADS) OMP_NUM_THREADS=$(DEMO_THREADS) \
+	OPENBLAS_NUM_THREADS=$(DEMO_THREADS)
+
 .PHONY: demo demo-small
 demo: deps
-	@$(MAKE) --no-print-directory $(call demo_outputs,$(DEMO_DIR))
+	@$(MAKE) --no-print-directory $(demo_par) $(call demo_outputs,$(DEMO_DIR))
 	@cat $(DEMO_DIR)/compare.txt
 	@echo "validation L_rec (fold 9, $(DEMO_VAL_REC) records):"; cat $(DEMO_DIR)/rec-val.tsv
 	@cat $(DEMO_DIR)/leads.txt
@@ -259,7 +273,7 @@ demo_small_vars = DEMO_DIR=$(DEMO_SMALL_DIR) DEMO_ROWS=1500 DEMO_FINDINGS=600 \
 	DEMO_EPOCHS=2 DEMO_BATCH=32 DEMO_VOCAB=512 DEMO_CONFIG=pipelines/demo-small.conf \
 	DEMO_RUNS=2 DEMO_BOOT=200 DEMO_LR=2e-3 DEMO_LEADS='I limb'
 demo-small:
-	@$(MAKE) --no-print-directory $(demo_small_vars) $(call demo_outputs,$(DEMO_SMALL_DIR))
+	@$(MAKE) --no-print-directory $(demo_par) $(demo_small_vars) $(call demo_outputs,$(DEMO_SMALL_DIR))
 	@cat $(DEMO_SMALL_DIR)/compare.txt $(DEMO_SMALL_DIR)/rec-val.tsv
 	@cat $(DEMO_SMALL_DIR)/leads.txt
 	@echo "demo-small: results in $(DEMO_SMALL_DIR)/ (compare.txt, rec-val.tsv, leads.txt, curves.png, roc.png, map.png, recon.png)"

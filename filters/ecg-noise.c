@@ -28,6 +28,9 @@
 #define USAGE "ecg-noise [-f] [-o file] [-s seed] [--bw dB] [--emg dB] [--mains dB] " \
 	"[--em dB] [--kind list --snr dB] [--mains-hz 50|60] [file]"
 #define MAXLEADS 64
+/* draws of one kind of noise before a record whose present leads see none
+ * of them is an error */
+#define MAXDRAWS 64
 #define SNR_MIN (-10.0)
 #define SNR_MAX 60.0
 
@@ -325,15 +328,22 @@ main(int argc, char **argv)
 			if (!adds(&op, k))
 				continue;
 			mrt_rng_seed(&rng, mrt_rng_hash(h, name, strlen(name)));
-			memset(b.E, 0, (size_t)MRT_NOISE_NEL * S * sizeof *b.E);
-			if (mrt_noise_draw(b.E, S, fs, k, op.mains_hz, &rng, b.basis) != 0)
-				flt_die_rec(io.r, in, "mains at %g Hz needs a sampling rate above %g Hz "
-				    "(fs is %g)", op.mains_hz, 2 * op.mains_hz, fs);
-			mrt_noise_leads(b.T, b.E, S);
-			pn[k] = power(b.T, b.x, lead, use, L, S, 0);
+			/* a draw the present leads do not see (motion events all
+			 * on other electrodes, or after the last sample) is drawn
+			 * again from the same generator: the noise is conditioned
+			 * on being there */
+			pn[k] = 0;
+			for (int tries = 0; tries < MAXDRAWS && !(pn[k] > 0); tries++) {
+				memset(b.E, 0, (size_t)MRT_NOISE_NEL * S * sizeof *b.E);
+				if (mrt_noise_draw(b.E, S, fs, k, op.mains_hz, &rng, b.basis) != 0)
+					flt_die_rec(io.r, in, "mains at %g Hz needs a sampling rate "
+					    "above %g Hz (fs is %g)", op.mains_hz, 2 * op.mains_hz, fs);
+				mrt_noise_leads(b.T, b.E, S);
+				pn[k] = power(b.T, b.x, lead, use, L, S, 0);
+			}
 			if (!(pn[k] > 0))
-				flt_die_rec(io.r, in, "the %s noise drawn is zero on the present leads",
-				    name);
+				flt_die_rec(io.r, in, "the %s noise is zero on the present leads in %d "
+				    "draws", name, MAXDRAWS);
 			/* --kind: unit power each; otherwise each at its own SNR */
 			w[k] = op.mix ? 1 / sqrt(pn[k]) : sqrt(ps / (pn[k] * pow(10, op.snr[k] / 10)));
 			for (int64_t i = 0; i < (int64_t)MRT_LEADS_N * S; i++)

@@ -233,6 +233,24 @@ print('ok')"
 	assert_line ok
 }
 
+@test "motion noise on one present lead: a draw the lead does not see is drawn again" {
+	# lead I sees RA and LA only: 1 to 3 motion events elsewhere left it
+	# without noise, an error ("the em noise drawn is zero") at record 2
+	ecg-synth -n 40 -s 3 --fs 100 | ecg-dump -a |
+	    jq -c '.missing = ["II","III","aVR","aVL","aVF","V1","V2","V3","V4","V5","V6"]' > one.jsonl
+	ecg-pack one.jsonl | ecg-noise -s 1 --em 6 | ecg-dump -a > one-out.jsonl
+	run py "
+for d, e, x, n in pairs('one.jsonl', 'one-out.jsonl'):
+    check(np.abs(n[0]).max() > 0, d['id'], 'no noise on lead I')
+    check(np.all(n[1:] == 0), d['id'], 'noise on a missing lead')
+check_snr('one.jsonl', 'one-out.jsonl', 6)
+print('ok')"
+	assert_success
+	assert_line ok
+	# the same bits again, and a 12-lead record's noise as before
+	ecg-pack one.jsonl | ecg-noise -s 1 --em 6 | ecg-dump -a | cmp - one-out.jsonl
+}
+
 @test "NaN samples stay NaN and are left out of both powers" {
 	# int16 invalid samples (-32768) in lead II and a whole invalid lead V6
 	head -n 2 syn.jsonl | jq -c '.sig.data[5000:5100] = [range(100) | -32768] |

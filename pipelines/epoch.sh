@@ -8,16 +8,18 @@
 #       merit-step --init OPTION... for EPOCHS passes over STREAM in batches
 #       of BATCH (total steps EPOCHS x batches, at least 1); WARMUP steps, or
 #       auto: 5% of them, at least 1
-#   epoch.sh [-b BIN] [-t THREADS] [-p PRECISION] [-n NP [-r MPIRUN] [-H HOSTFILE]] train OUT PREV
-#            TOKSTREAM SEED E
+#   epoch.sh [-b BIN] [-t THREADS] [-p PRECISION] [-M MASK] [-n NP [-r MPIRUN] [-H HOSTFILE]]
+#            train OUT PREV TOKSTREAM SEED E
 #       epoch E from checkpoint PREV: ecg-shuffle -s S | ecg-mask -s S (PREV's
-#       patch and mask ratio) | merit-step, S = SEED * 1000 + E; with NP > 1
+#       patch and mask ratio, and MASK's options) | merit-step, S = SEED *
+#       1000 + E; with NP > 1
 #       an MPI job, MPIRUN -np NP [--hostfile HOSTFILE], each rank running
 #       that pipeline on TOKSTREAM
 #
 # BIN is the folder of the filters (default: the PATH), THREADS merit-step's
 # --threads (0, the default: all cores; under MPI, of each rank), PRECISION
-# its --precision (auto, the default: bf16 where the CPU has it), MPIRUN
+# its --precision (auto, the default: bf16 where the CPU has it), MASK more
+# options of ecg-mask, words split at spaces (-D P: lead dropout), MPIRUN
 # the command and options that start MPI jobs (default mpirun).  train writes OUT's neighbours
 # (OUT = DIR/epoch-E.safetensors): it trains into epoch-E.part.safetensors
 # (and merit-step's .part.optim.safetensors), logs to epoch-E.jsonl, and
@@ -28,17 +30,18 @@ set -euo pipefail
 
 prog=epoch.sh
 usage() {
-	echo "usage: $prog [-b BIN] [-t THREADS] [-p PRECISION] [-n NP [-r MPIRUN] [-H HOSTFILE]] tokenize OUT STREAM VOCAB CKPT | init OUT STREAM VOCAB EPOCHS BATCH WARMUP [OPTION...] | train OUT PREV TOKSTREAM SEED E" >&2
+	echo "usage: $prog [-b BIN] [-t THREADS] [-p PRECISION] [-M MASK] [-n NP [-r MPIRUN] [-H HOSTFILE]] tokenize OUT STREAM VOCAB CKPT | init OUT STREAM VOCAB EPOCHS BATCH WARMUP [OPTION...] | train OUT PREV TOKSTREAM SEED E" >&2
 	exit 2
 }
 die() { echo "$prog: $*" >&2; exit 1; }
 
-bin='' threads=0 precision=auto np=1 mpirun=mpirun hostfile=''
-while getopts b:t:p:n:r:H: opt; do
+bin='' threads=0 precision=auto mask='' np=1 mpirun=mpirun hostfile=''
+while getopts b:t:p:M:n:r:H: opt; do
 	case $opt in
 	b) bin=$OPTARG/ ;;
 	t) threads=$OPTARG ;;
 	p) precision=$OPTARG ;;
+	M) mask=$OPTARG ;;
 	n) np=$OPTARG ;;
 	r) mpirun=$OPTARG ;;
 	H) hostfile=$OPTARG ;;
@@ -102,6 +105,8 @@ train() {
 	fi
 	s=$((seed * 1000 + e))
 	patch=$(info "$prev" patch) ratio=$(info "$prev" mask_ratio)
+	local mopt=()
+	read -r -a mopt <<< "$mask"
 	if [ "$np" -gt 1 ]; then
 		# every rank runs the pipeline on the same file: the same stream
 		local run=() pipe
@@ -110,13 +115,13 @@ train() {
 		    die "NP=$np: no ${run[0]} on PATH (install openmpi-bin, or give MPIRUN)"
 		run+=(-np "$np")
 		[ -z "$hostfile" ] || run+=(--hostfile "$hostfile")
-		pipe='"$0ecg-shuffle" -s "$1" "$2" | "$0ecg-mask" -s "$1" -p "$3" -r "$4" |
+		pipe='"$0ecg-shuffle" -s "$1" "$2" | "$0ecg-mask" -s "$1" -p "$3" -r "$4" "${@:10}" |
 		    "$0merit-step" -m "$5" -o "$6" --threads "$7" --precision "$8" --log "$9"'
 		"${run[@]}" bash -o pipefail -c "$pipe" "$bin" "$s" "$tok" "$patch" "$ratio" \
-		    "$from" "$part" "$threads" "$precision" "$base.jsonl"
+		    "$from" "$part" "$threads" "$precision" "$base.jsonl" "${mopt[@]}"
 	else
 		"${bin}ecg-shuffle" -s "$s" "$tok" |
-		    "${bin}ecg-mask" -s "$s" -p "$patch" -r "$ratio" |
+		    "${bin}ecg-mask" -s "$s" -p "$patch" -r "$ratio" "${mopt[@]}" |
 		    "${bin}merit-step" -m "$from" -o "$part" --threads "$threads" --precision "$precision" --log "$base.jsonl"
 	fi
 	mv "$base.part.optim.safetensors" "$base.optim.safetensors"

@@ -3,7 +3,7 @@
 #   make pretrain TRAIN=train.ecgz [PRETRAIN_DIR=results/pretrain] [EPOCHS=10]
 #        [SEED=0] [PRESET=merit-s | CONFIG=file] [BATCH=64] [LR=3e-4]
 #        [WARMUP=steps] [VOCAB_SIZE=4096] [LAMBDA_REC=1] [LAMBDA_CMA=1]
-#        [THREADS=0] [PRECISION=auto] [FILTER='ecg-filter options']
+#        [THREADS=0] [PRECISION=auto] [FILTER='ecg-filter options'] [MASK='ecg-mask options']
 #        [NP=ranks [MPIRUN='mpirun options'] [HOSTFILE=file]]
 #
 # NP=N runs each epoch as an MPI job of N ranks (merit-step(1), RUNNING ON
@@ -54,6 +54,9 @@ THREADS    ?= 0
 # merit-step --precision: bf16 where the CPU has it (merit-step(1))
 PRECISION  ?= auto
 PRETRAIN_DIR ?= results/pretrain
+# more ecg-mask options for every epoch, e.g. MASK='-D 0.5' (lead dropout,
+# ecg-mask(1)); not in the checkpoint: give the same MASK to every epoch
+MASK       ?=
 NP         ?= 1
 # (Open MPI's mpirun kills the ranks 1 s after a SIGTERM by default: 60 s
 # gives rank 0 the time to save the interrupted epoch's .part pair)
@@ -77,7 +80,8 @@ merit_own   = $(filter $(abspath $(MERIT_BIN)),$(CURDIR)/$(BIN))
 merit_tools = $(addprefix $(if $(merit_own),$(BIN),$(MERIT_BIN))/,$(1))
 
 # the recipes (pipelines/epoch.sh says what each does)
-merit_sh = pipelines/epoch.sh -b $(MERIT_BIN) -t $(THREADS) -p $(PRECISION) -n $(NP) -r '$(MPIRUN)' \
+merit_sh = pipelines/epoch.sh -b $(MERIT_BIN) -t $(THREADS) -p $(PRECISION) \
+	$(if $(MASK),-M '$(MASK)') -n $(NP) -r '$(MPIRUN)' \
 	$(if $(HOSTFILE),-H $(HOSTFILE))
 
 # options of merit-step --init from the variables above (WARMUP: default 5%

@@ -135,3 +135,21 @@ info() { merit-step --info -m "$1" | awk -F'\t' -v k="$2" '$1 == k { print $2 }'
 	[ "$(ecg-cat -c pf/train.tok.ecgz)" = 70 ]
 	[ "$(info pf/model.safetensors step)" = 4 ]
 }
+
+@test "make pretrain MASK=…: ecg-mask's options in every epoch (lead dropout), the hand-run model" {
+	run pretrain PRETRAIN_DIR="$PWD/pd" EPOCHS=1 MASK='-D 0.5'
+	assert_success
+	# the epoch by hand, with ecg-mask -D 0.5
+	ecg-shuffle -s 5001 pd/train.tok.ecgz | ecg-mask -s 5001 -D 0.5 |
+	    merit-step -m pd/epoch-0.safetensors -o hand.safetensors --threads 1 --precision auto \
+	    2>/dev/null
+	cmp hand.safetensors pd/model.safetensors
+	# without MASK another model
+	pretrain PRETRAIN_DIR="$PWD/pn" EPOCHS=1 >/dev/null
+	! cmp -s pn/model.safetensors pd/model.safetensors
+	# a bad option is ecg-mask's error, and the epoch is not made
+	run pretrain PRETRAIN_DIR="$PWD/pb" EPOCHS=1 MASK='-D 1.5'
+	assert_failure
+	assert_output -p "ecg-mask: -D: out of range [0, 1]: 1.5"
+	[ ! -e pb/epoch-1.safetensors ] && [ ! -e pb/model.safetensors ]
+}

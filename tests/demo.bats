@@ -5,7 +5,7 @@ load test_helper
 
 png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && [ "$(stat -c %s "$1")" -gt 10000 ]; }
 
-@test "make demo-small: four models side by side with intervals, and the pictures" {
+@test "make demo-small: four models side by side with intervals, and the pictures; make robust on it" {
 	d=$BATS_TEST_TMPDIR/ds
 	run make -s -C "$MERIT_ROOT" --no-print-directory demo-small DEMO_SMALL_DIR="$d"
 	assert_success
@@ -47,4 +47,24 @@ png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &
 	for m in rec cma merit; do
 		[ "$(wc -l < "$d/$m/log.jsonl")" = "$(merit-step --info -m "$d/$m/model.safetensors" | awk '$1 == "step" { print $2 }')" ]
 	done
+	# make robust on its MERIT model: every condition under both probes
+	r=$BATS_TEST_TMPDIR/rb
+	run make -s -C "$MERIT_ROOT" --no-print-directory robust MODEL="$d/merit/model.safetensors" \
+	    DEMO_DIR="$d" DEMO_ROWS=1500 ROBUST_DIR="$r" ROBUST_BOOT=100 ROBUST_LEADS='I limb 12' \
+	    ROBUST_NOISE='bw-12 em-6'
+	assert_success
+	assert_line "robust: results in $r/ (compare.txt, eval/*.json|txt)"
+	head -n 1 "$r/compare.txt" | grep -Eq '^model +12-lead-probe 100% AUROC +12-lead-probe 100% F1 +own-probe 100% AUROC +own-probe 100% F1 *$'
+	[ "$(tail -n +2 "$r/compare.txt" | cut -d' ' -f 1 | tr '\n' ' ')" = "leads-I leads-limb leads-12 noise-bw-12 noise-em-6 rate-500 " ]
+	for c in leads-I leads-limb leads-12 noise-bw-12 noise-em-6 rate-500; do
+		grep -Eq "^$c( +0\.[0-9]{4} \[0\.[0-9]{4}, [01]\.[0-9]{4}\]){4} *$" "$r/compare.txt"
+		for p in 12-lead-probe own-probe; do
+			jq -e --arg c "$c" '.model == $c' "$r/eval/$c-$p.json" >/dev/null
+		done
+	done
+	# with all 12 leads the two protocols are the same probe on the same features
+	[ "$(jq -c '[.summary[].value]' "$r/eval/leads-12-12-lead-probe.json")" = "$(jq -c '[.summary[].value]' "$r/eval/leads-12-own-probe.json")" ]
+	# the 500 Hz records come back at 100 Hz with their ids and labels
+	[ "$(ecg-dump "$r/raw/rate-500.ecgz" | jq -c '[.id, .fs, .labels]' | sort | md5sum)" = \
+	    "$(ecg-dump "$d/ptbxl.ecgz" | jq -c '[.id, .fs, .labels]' | sort | md5sum)" ]
 }

@@ -118,8 +118,10 @@ info() { merit-step --info -m "$1" | awk -F'\t' -v k="$2" '$1 == k { print $2 }'
 	mk -q MERIT_BIN="$PWD/tb" PRETRAIN_DIR="$PWD/pt" "$model"
 	# the tree's own filters are prerequisites too, by the names the
 	# Makefile builds them as (make -W: as if that one were rebuilt)
+	# (bin, or bin-san under make check SANITIZE=1, whose SANITIZE reaches
+	# this make through MAKEFLAGS)
 	own=$MERIT_BIN
-	[ "$MERIT_BIN" -ef "$MERIT_ROOT/bin" ] && own=bin
+	for b in bin bin-san; do [ "$MERIT_BIN" -ef "$MERIT_ROOT/$b" ] && own=$b; done
 	pretrain PRETRAIN_DIR="$PWD/own" >/dev/null
 	mk -q PRETRAIN_DIR="$PWD/own" "$PWD/own/model.safetensors"
 	run mk -q -W "$own/ecg-shuffle" PRETRAIN_DIR="$PWD/own" "$PWD/own/model.safetensors"

@@ -166,20 +166,24 @@ $(foreach m,$(DEMO_MODELS),$(eval $(call demo_model_rules,$(m))))
 
 # --- lead subsets: demo_leads_rules NAME --------------------------------------
 # the test fold alone, encoded from each subset, then the records of the
-# 12-lead encoding outside it before it (robust_mix of pipelines/robust.mk)
+# 12-lead encoding outside it (leads/rest/NAME.ecgz, split once per model)
+# before it (robust_rest and robust_mix of pipelines/robust.mk)
 $(DEMO_DIR)/ptbxl-test.ecgz: $(DEMO_DIR)/ptbxl.ecgz $(call merit_tools,ecg-split)
 	rm -rf $@.d && mkdir -p $@.d
 	$(MERIT_BIN)/ecg-split -p $@.d/f- $<
 	mv $@.d/f-10.ecgz $@ && rm -rf $@.d
 define demo_leads_rules
-$(DEMO_DIR)/leads/$(1)-%.ecgz: $(DEMO_DIR)/ptbxl-test.ecgz $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz \
+$(DEMO_DIR)/leads/rest/$(1).ecgz: $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz $(call merit_tools,ecg-split ecg-cat)
+	@mkdir -p $$(@D)
+	@$$(call robust_rest,$$<)
+$(DEMO_DIR)/leads/$(1)-%.ecgz: $(DEMO_DIR)/ptbxl-test.ecgz $(DEMO_DIR)/leads/rest/$(1).ecgz \
     $(DEMO_DIR)/$(1)/model.safetensors $(call merit_tools,ecg-encode ecg-split ecg-cat)
 	@mkdir -p $(DEMO_DIR)/leads
 	@echo "demo: $(1): the test fold from leads $$*"
 	$(MERIT_BIN)/ecg-encode -m $(DEMO_DIR)/$(1)/model.safetensors --threads $(THREADS) \
 	    --leads $$(subst +,$$(comma),$$*) \
 	    -o $$@.test.ecgz $$<
-	@$$(call robust_mix,$(DEMO_DIR)/enc/$(1)-ptbxl.ecgz,$$@.test.ecgz) && rm -f $$@.test.ecgz
+	@$$(call robust_mix,$(DEMO_DIR)/leads/rest/$(1).ecgz,$$@.test.ecgz) && rm -f $$@.test.ecgz
 $(DEMO_DIR)/leads/$(1)-12.ecgz: $(DEMO_DIR)/enc/$(1)-ptbxl.ecgz
 	@mkdir -p $(DEMO_DIR)/leads
 	ln -sf ../enc/$(1)-ptbxl.ecgz $$@

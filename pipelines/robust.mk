@@ -62,12 +62,18 @@ ROBUST_RUNS  ?= 1
 comma := ,
 robust_bin = $(MERIT_BIN)
 
-# robust_mix REF ENC: $@ = the records of REF outside the test fold, then
-# ENC's records of the test fold (both split by fold in a scratch folder)
-robust_mix = rm -rf $@.d && mkdir -p $@.d && \
-	$(robust_bin)/ecg-split -p $@.d/a- $(1) && $(robust_bin)/ecg-split -p $@.d/b- $(2) && \
+# robust_rest REF: $@ = the records of REF outside the test fold, in fold
+# order (split in a scratch folder); made once per reference and shared by
+# every condition's mix
+robust_rest = rm -rf $@.d && mkdir -p $@.d && \
+	$(robust_bin)/ecg-split -p $@.d/a- $(1) && \
 	$(robust_bin)/ecg-cat $$(ls $@.d/a-*.ecgz | grep -v -- '-$(ROBUST_TEST)\.ecgz$$') \
-	    $@.d/b-$(ROBUST_TEST).ecgz > $@.tmp && mv $@.tmp $@ && rm -rf $@.d
+	    > $@.tmp && mv $@.tmp $@ && rm -rf $@.d
+# robust_mix REST ENC: $@ = REST (robust_rest's), then ENC's records of the
+# test fold
+robust_mix = rm -rf $@.d && mkdir -p $@.d && \
+	$(robust_bin)/ecg-split -p $@.d/b- $(2) && \
+	$(robust_bin)/ecg-cat $(1) $@.d/b-$(ROBUST_TEST).ecgz > $@.tmp && mv $@.tmp $@ && rm -rf $@.d
 # robust_probe NAME PROTOCOL SCP BOOT: merit-eval probe of $< to $@ (and .txt)
 robust_probe = $(robust_bin)/merit-eval probe -t $(ROBUST_TASK) --scp $(3) -N $(1) \
 	--task-name $(2) --fractions 1 -n $(ROBUST_RUNS) -B $(4) -S $(ROBUST_SEED) \
@@ -76,6 +82,7 @@ robust_probe = $(robust_bin)/merit-eval probe -t $(ROBUST_TASK) --scp $(3) -N $(
 # the robustness rules of one model on one record set, to be evaluated:
 # robust_rules DIR MODEL DATA SCP BOOT CONDITIONS
 #   DIR/enc/C.ecgz, DIR/mix/C.ecgz, DIR/eval/C-{12-lead-probe,own-probe}.json
+#   for every condition C, and DIR/rest.ecgz (leads-12 outside the test fold)
 #   for every condition C of CONDITIONS whose records are DIR/raw/C.ecgz
 #   (leads-S conditions read DATA itself)
 define robust_rules
@@ -87,9 +94,11 @@ $(1)/enc/%.ecgz: $(2) $(call merit_tools,ecg-encode)
 	    -o $$@ $$(if $$(filter leads-%,$$*),$(3),$(1)/raw/$$*.ecgz)
 $(foreach c,$(filter-out leads-%,$(6)),$(1)/enc/$(c).ecgz: $(1)/raw/$(c).ecgz
 )$(foreach c,$(filter leads-%,$(6)),$(1)/enc/$(c).ecgz: $(3)
-)$(1)/mix/%.ecgz: $(1)/enc/leads-12.ecgz $(1)/enc/%.ecgz $(call merit_tools,ecg-split ecg-cat)
+)$(1)/rest.ecgz: $(1)/enc/leads-12.ecgz $(call merit_tools,ecg-split ecg-cat)
+	@$$(call robust_rest,$$<)
+$(1)/mix/%.ecgz: $(1)/rest.ecgz $(1)/enc/%.ecgz $(call merit_tools,ecg-split ecg-cat)
 	@mkdir -p $$(@D)
-	@$$(call robust_mix,$(1)/enc/leads-12.ecgz,$(1)/enc/$$*.ecgz)
+	@$$(call robust_mix,$(1)/rest.ecgz,$(1)/enc/$$*.ecgz)
 $(1)/eval/%-12-lead-probe.json: $(1)/mix/%.ecgz $(4) $(call merit_tools,merit-eval)
 	@mkdir -p $$(@D)
 	@echo "robust: $$*, the 12-lead probe"
